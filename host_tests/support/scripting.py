@@ -1,0 +1,63 @@
+"""Talk to the scripted server from a test on either interpreter.
+
+``base = script({"/token": [...], "/device": [...]})`` returns the URL prefix for that script;
+``requests_seen(base)`` returns what the client sent. Uses the project's own transport, with
+http:// allowed because the server is on 127.0.0.1.
+"""
+
+import os
+import json
+
+from devicepair.http import Transport
+
+_T = None
+
+
+def transport(**kw):
+    kw.setdefault("allow_insecure_http", True)
+    kw.setdefault("timeout_ms", 5000)
+    return Transport(**kw)
+
+
+def server():
+    url = os.getenv("DEVICEPAIR_TEST_SERVER")
+    assert url, "DEVICEPAIR_TEST_SERVER is not set (run through pytest)"
+    return url
+
+
+def script(responses):
+    global _T
+    if _T is None:
+        _T = transport(max_body=65536)
+    r = _T.request("POST", server() + "/_script", json=responses)
+    assert r.status_code == 200, r.status_code
+    return server() + "/" + r.json()["id"]
+
+
+def requests_seen(base):
+    sid = base.rsplit("/", 1)[1]
+    r = transport(max_body=65536).get(server() + "/_log/" + sid)
+    return json.loads(r.content)
+
+
+def pending(n=1, status=400):
+    return {"status": status, "json": {"error": "authorization_pending"}, "repeat": n}
+
+
+def device_response(**over):
+    d = {"device_code": "dev-code-1", "user_code": "BCDF-GHJK",
+         "verification_uri": "https://auth.example/device",
+         "verification_uri_complete": "https://auth.example/device?user_code=BCDF-GHJK",
+         "expires_in": 900, "interval": 5}
+    d.update(over)
+    for k in list(d):
+        if d[k] is None:
+            del d[k]
+    return {"json": d}
+
+
+def token_response(**over):
+    d = {"access_token": "at-" + "a" * 40, "token_type": "Bearer", "expires_in": 3600,
+         "refresh_token": "rt-" + "r" * 40, "scope": "openid profile offline_access"}
+    d.update(over)
+    return {"json": d}
