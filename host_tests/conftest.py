@@ -73,10 +73,16 @@ def mp_path():
 
 @pytest.fixture(scope="session", autouse=True)
 def scripted_server():
-    """One scripted server for the session; both-interpreter tests find it via the env."""
+    """One scripted HTTP server and one fake NTP server for the session; both-interpreter
+    tests find them through the environment."""
     from scripted_server import ScriptedServer
 
+    from fake_ntp import FakeNTP
+
     srv = ScriptedServer().start()
+    ntp = FakeNTP().start()
     os.environ["DEVICEPAIR_TEST_SERVER"] = srv.url
+    os.environ["DEVICEPAIR_TEST_NTP_PORT"] = str(ntp.port)
     yield srv
     srv.stop()
+    ntp.stop()

@@ -138,6 +138,22 @@ class _Reader:
             self.pos = self.end
 
 
+_TLS_REASONS = (("signed by the trusted", "unknown CA"), ("local issuer", "unknown CA"),
+                ("self-signed", "unknown CA"), ("Common Name", "wrong hostname"),
+                ("ostname mismatch", "wrong hostname"), ("expired", "certificate expired"),
+                ("future", "certificate not yet valid"), ("not yet valid", "certificate not yet valid"))
+
+
+def _tls_reason(text):
+    """Both runtimes' verification messages -> one short reason for the screen."""
+    for needle, reason in _TLS_REASONS:
+        if needle in text:
+            if "valid" in reason or "expired" in reason:
+                reason += " (is the clock set?)"
+            return "certificate rejected: " + reason
+    return "handshake failed (" + " ".join(text.split())[:60] + ")"
+
+
 def _send(sock, data):
     send = getattr(sock, "sendall", None)
     if send is not None:
@@ -200,14 +216,11 @@ class Transport:
         ctx = self._context()
         try:
             return ctx.wrap_socket(sock, server_hostname=host)
-        except OSError as e:
-            reason = _why(e)
+        except (OSError, ValueError) as e:  # MicroPython raises ValueError on verify failure
+            reason = _why(e) if isinstance(e, OSError) else ""
             if reason in ("timeout", "connection reset", "connection refused"):
                 raise NetworkError("TLS handshake: " + reason)
-            detail = getattr(e, "verify_message", None)  # CPython
-            if detail is None:
-                detail = "unknown CA or wrong hostname" if "-9984" in reason else reason
-            raise TLSError("TLS: certificate rejected (%s)" % detail)
+            raise TLSError("TLS: " + _tls_reason(getattr(e, "verify_message", None) or str(e)))
 
     def request(self, method, url, fields=None, json=None, headers=None, bearer=None):
         try:
@@ -257,6 +270,8 @@ class Transport:
             return self._read_response(_Reader(sock, deadline, self._buf))
         except OSError as e:
             raise NetworkError(_why(e))
+        except MemoryError:  # a fragmented heap must not crash the app: report and go on
+            raise ResponseError("response too large for free memory")
         finally:
             if sock is not None:
                 sock.close()
