@@ -1,0 +1,27 @@
+# The obvious device flow with the interpreter's frozen requests + json, for comparison.
+# No TLS verification, no size caps, no error handling: what devicepair must beat.
+import sys
+import json
+import requests
+
+base, path = sys.argv[1], sys.argv[2]
+hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+r = requests.post(base + "/device", data="client_id=bench-client&scope=openid+profile+offline_access",
+                  headers=hdr)
+d = r.json()
+r.close()
+polls = 0
+while True:
+    polls += 1
+    r = requests.post(base + "/token", headers=hdr,
+                      data="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"
+                      "&device_code=" + d["device_code"] + "&client_id=bench-client")
+    t = r.json()
+    r.close()
+    if "access_token" in t:
+        break
+    if t.get("error") == "slow_down":
+        d["interval"] = d.get("interval", 5) + 5
+with open(path, "w") as f:
+    json.dump({"access_token": t["access_token"], "refresh_token": t.get("refresh_token")}, f)
+print("PAIRED", polls)
