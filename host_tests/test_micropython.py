@@ -12,8 +12,9 @@ import pytest
 
 from conftest import BOTH, SUPPORT, micropython_bin, mp_path
 
-HEAP = "64K"
+HEAP = "64K"  # default; a module may set MP_HEAP = "96K" with a comment saying why
 _results = {}
+_heaps = {}
 
 
 def _discover():
@@ -24,6 +25,8 @@ def _discover():
                 tree = ast.parse(f.read())
             mod = fn[:-3]
             for node in tree.body:
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "MP_HEAP":
+                    _heaps[mod] = node.value.value
                 if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                     items.append((mod, node.name))
     return items
@@ -34,7 +37,7 @@ def _run_module(mod):
         env = dict(os.environ)
         env["MICROPYPATH"] = mp_path()
         p = subprocess.run(
-            [micropython_bin(), "-X", "heapsize=" + HEAP, "-m", "mprunner", mod],
+            [micropython_bin(), "-X", "heapsize=" + _heaps.get(mod, HEAP), "-m", "mprunner", mod],
             env=env, capture_output=True, text=True, timeout=300, cwd=BOTH,
         )
         _results[mod] = p

@@ -1,0 +1,76 @@
+"""Small fakes for driving the app on both interpreters: a screen that records what it was
+asked to show, a button that replays scripted events, a Wi-Fi link that can drop."""
+
+
+class RecordingScreen:
+    """Records full-screen calls as (method, args) in ``calls``; small updates (countdown,
+    tick, notes, progress) only keep their latest arguments in ``latest``: bounded memory."""
+
+    FULL = ("booting", "status", "idle", "pairing", "approved", "paired", "denied", "expired",
+            "error", "unpair_confirm", "unpaired")
+
+    def __init__(self):
+        self.calls = []
+        self.latest = {}
+
+    def __getattr__(self, name):
+        calls, latest = self.calls, self.latest
+
+        def rec(*args):
+            if name in RecordingScreen.FULL:
+                calls.append((name,) + args)
+            else:
+                latest[name] = (name,) + args
+        return rec
+
+    @property
+    def last(self):
+        return self.calls[-1] if self.calls else None
+
+    def shown(self, name):
+        if name in self.latest:
+            return [self.latest[name]]
+        return [c for c in self.calls if c[0] == name]
+
+
+class ScriptedButton:
+    long_ms = 3000
+
+    def __init__(self):
+        self.events = []
+        self.pressed = False
+        self._held = 0
+
+    def press(self, kind="short"):
+        self.events.append(kind)
+
+    def poll(self):
+        return self.events.pop(0) if self.events else None
+
+    def held_ms(self):
+        return self._held if self.pressed else 0
+
+
+class FakeLink:
+    """Stands in for lib/devicepair/wifi.WiFi: ``connected`` is set by the test."""
+
+    def __init__(self, connected=True):
+        self.connected = connected
+        self.steps = 0
+
+    def step(self):
+        self.steps += 1
+        return 100
+
+
+class FakeLED:
+    def __init__(self):
+        self.v = 0
+        self.changes = 0
+
+    def value(self, v=None):
+        if v is None:
+            return self.v
+        if v != self.v:
+            self.changes += 1
+        self.v = v
