@@ -12,7 +12,7 @@ LIB = os.path.join(ROOT, "lib")
 BOTH = os.path.join(HERE, "both")
 SUPPORT = os.path.join(HERE, "support")
 
-for p in (LIB, SUPPORT, BOTH, HERE):
+for p in (LIB, SUPPORT, BOTH, HERE, ROOT):
     if p not in sys.path:
         sys.path.insert(0, p)
 
@@ -67,6 +67,7 @@ def mp_path():
         compile_tree(LIB, d)
         compile_tree(SUPPORT, d)
         compile_tree(BOTH, d)
+        compile_tree(os.path.join(ROOT, "boards"), os.path.join(d, "boards"))
         _MPY_DIR = d
     return _MPY_DIR + ":.frozen"
 
