@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BOTH, SUPPORT, micropython_bin, mp_path
+from conftest import BOTH, micropython_bin, mp_path
 
 HEAP = "64K"  # default; a module may set MP_HEAP = "96K" with a comment saying why
 _results = {}
@@ -25,7 +25,8 @@ def _discover():
                 tree = ast.parse(f.read())
             mod = fn[:-3]
             for node in tree.body:
-                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "MP_HEAP":
+                target = getattr(node.targets[0], "id", "") if isinstance(node, ast.Assign) else ""
+                if target == "MP_HEAP":
                     _heaps[mod] = node.value.value
                 if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                     items.append((mod, node.name))

@@ -9,7 +9,7 @@ from scripting import script, transport, pending, device_response, token_respons
 from scripting import requests_seen
 from devicepair import device_flow as df
 from devicepair.form import parse_form
-from devicepair.errors import ResponseError, ProviderError, PairingRequired, NetworkError
+from devicepair.errors import ProviderError
 
 
 def _flow(base, clock=None, **kw):

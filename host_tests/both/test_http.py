@@ -64,7 +64,8 @@ def test_oauth_errors_parsed_whatever_the_status():
 
 def test_retry_after_seconds_parsed_and_date_ignored():
     base = script({"/t": [{"status": 429, "headers": {"Retry-After": "12"}},
-                          {"status": 503, "headers": {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}}]})
+                          {"status": 503,
+                           "headers": {"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}}]})
     assert transport().get(base + "/t").retry_after == 12
     assert transport().get(base + "/t").retry_after is None
 

@@ -15,9 +15,7 @@ Response fields: ``status`` (200), ``json`` | ``form`` (dict, urlencoded) | ``bo
 """
 
 import json
-import os
 import socket
-import ssl
 import threading
 import time
 import urllib.parse
@@ -91,7 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
             if sid not in st.scripts:
                 return self._send(404, b'{"error":"no such script"}')
             st.logs[sid].append({
-                "method": self.command, "path": rest, "query": urllib.parse.urlsplit(self.path).query,
+                "method": self.command, "path": rest,
+                "query": urllib.parse.urlsplit(self.path).query,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace"), "t": time.time(),
             })
@@ -121,7 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             out = r.get("body", "").encode()
             ctype = ctype or "text/plain"
-        return self._send(int(r.get("status", 200)), out, ctype, r.get("headers"), r.get("chunked"))
+        return self._send(int(r.get("status", 200)), out, ctype, r.get("headers"),
+                          r.get("chunked"))
 
     def handle(self):
         try:
@@ -147,7 +147,8 @@ class ScriptedServer:
         self._thread = None
 
     def start(self):
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread = threading.Thread(target=self.httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.05})
         self._thread.daemon = True
         self._thread.start()
         return self

@@ -141,7 +141,8 @@ class _Reader:
 _TLS_REASONS = (("signed by the trusted", "unknown CA"), ("local issuer", "unknown CA"),
                 ("self-signed", "unknown CA"), ("Common Name", "wrong hostname"),
                 ("ostname mismatch", "wrong hostname"), ("expired", "certificate expired"),
-                ("future", "certificate not yet valid"), ("not yet valid", "certificate not yet valid"))
+                ("future", "certificate not yet valid"),
+                ("not yet valid", "certificate not yet valid"))
 
 
 def _tls_reason(text):

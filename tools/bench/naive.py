@@ -6,8 +6,8 @@ import requests
 
 base, path = sys.argv[1], sys.argv[2]
 hdr = {"Content-Type": "application/x-www-form-urlencoded"}
-r = requests.post(base + "/device", data="client_id=bench-client&scope=openid+profile+offline_access",
-                  headers=hdr)
+r = requests.post(base + "/device", headers=hdr,
+                  data="client_id=bench-client&scope=openid+profile+offline_access")
 d = r.json()
 r.close()
 polls = 0

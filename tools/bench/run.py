@@ -50,7 +50,8 @@ def scenario():
                                   "expires_in": 900, "interval": 5}}],
             "/token": [{"status": 403, "json": {"error": "authorization_pending"}, "repeat": 3},
                        {"status": 429, "json": {"error": "slow_down"}},
-                       {"json": {"access_token": "eyJ" + "a" * 700, "refresh_token": "v1." + "r" * 128,
+                       {"json": {"access_token": "eyJ" + "a" * 700,
+                                 "refresh_token": "v1." + "r" * 128,
                                  "id_token": id_token(), "scope": "openid profile offline_access",
                                  "expires_in": 86400, "token_type": "Bearer"}}]}
 
