@@ -12,7 +12,7 @@ from fakeclock import FakeClock
 from fakefs import FakeFS
 from appfakes import RecordingScreen, ScriptedButton, FakeLink, FakeLED
 from scripting import script, transport, pending, device_response, token_response
-from scripting import requests_seen
+from scripting import requests_seen, request_count
 from devicepair import app as A
 from devicepair.tokens import TokenStore
 
@@ -73,7 +73,7 @@ def test_happy_path_pairs_and_shows_name():
     assert a.screen.shown("countdown")[-1][1] == 886  # counted down to the last poll
     stored = a.store.load()
     assert stored["refresh_token"].startswith("rt-") and stored["name"] == "Ada Lovelace"
-    assert requests_seen(base)[-1]["headers"]["authorization"].startswith("Bearer at-")
+    assert requests_seen(base, last=1)[0]["headers"]["authorization"].startswith("Bearer at-")
     assert a.led.v == 1  # steady on when paired
 
 
@@ -83,11 +83,11 @@ def test_restart_with_stored_token_needs_no_pairing():
     a = _app(base, fs)
     _pair(a)
     _run(a, lambda a: a.state == A.PAIRED)
-    n = len(requests_seen(base))
+    n = request_count(base)
     b = _app(base, fs, FakeClock(unix=1795435200 + 60))
     _run(b, lambda b: b.state == A.PAIRED)
     assert b.screen.last == ("paired", "Ada Lovelace")
-    assert len(requests_seen(base)) == n  # no request at all: token valid, name stored
+    assert request_count(base) == n  # no request at all: token valid, name stored
 
 
 def test_expired_access_token_is_refreshed_then_revoked_refresh_unpairs():
@@ -132,7 +132,7 @@ def test_cancel_during_pairing():
     a.clock.advance(60000)
     for _ in range(10):
         a.step()
-    assert len(requests_seen(base)) == 2  # device code + one poll, nothing after cancel
+    assert request_count(base) == 2  # device code + one poll, nothing after cancel
     assert a.screen.last == ("idle",)
 
 
@@ -196,7 +196,7 @@ def test_bad_client_waits_for_a_press():
     assert a.screen.last == ("error", "invalid_client: no such app")
     a.clock.advance(600000)
     a.step()
-    assert a.state == A.ERROR and len(requests_seen(base)) == 1
+    assert a.state == A.ERROR and request_count(base) == 1
 
 
 def test_wifi_drop_mid_pairing_pauses_polling():

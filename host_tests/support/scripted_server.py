@@ -79,8 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
                 st.logs[sid] = []
             return self._send(200, json.dumps({"id": sid}).encode())
         if path.startswith("/_log/"):
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             with st.lock:
                 log = st.logs.get(path[6:], [])
+                if "last" in q:  # keep replies small for board-sized heaps
+                    log = log[-int(q["last"][0]):]
+                if "count" in q:
+                    log = [len(log)]
             return self._send(200, json.dumps(log).encode())
         parts = path.split("/", 2)
         sid = parts[1] if len(parts) > 1 else ""

@@ -34,10 +34,17 @@ def script(responses):
     return server() + "/" + r.json()["id"]
 
 
-def requests_seen(base):
+def requests_seen(base, last=None):
+    """What the client sent to this script; ``last=N`` only the N most recent."""
     sid = base.rsplit("/", 1)[1]
-    r = transport(max_body=65536).get(server() + "/_log/" + sid)
+    q = "?last=%d" % last if last else ""
+    r = transport(max_body=65536).get(server() + "/_log/" + sid + q)
     return json.loads(r.content)
+
+
+def request_count(base):
+    sid = base.rsplit("/", 1)[1]
+    return json.loads(transport().get(server() + "/_log/" + sid + "?count=1").content)[0]
 
 
 def pending(n=1, status=400):
