@@ -221,3 +221,21 @@ def test_tee_sends_to_every_screen():
     t = A.Tee(s1, s2)
     t.paired("Ada")
     assert s1.calls == s2.calls == [("paired", "Ada")]
+
+
+def test_token_without_lifetime_stays_paired_until_the_api_refuses_it():
+    # GitHub OAuth apps: no expires_in, no refresh token
+    base = script({"/device": [device_response()],
+                   "/token": [token_response(expires_in=None, refresh_token=None)],
+                   "/me": [ME, {"status": 401, "json": {"message": "Bad credentials"}}]})
+    a = _app(base)
+    _pair(a)
+    _run(a, lambda a: a.state == A.PAIRED)
+    assert a.store.load()["expires_at"] == -1
+    a.clock.advance(30 * 86400 * 1000)
+    for _ in range(20):
+        a.step()
+    assert a.state == A.PAIRED  # a month later: still paired, no refresh attempted
+    a.button.press("double")  # asks the API again: 401 -> sign-in gone
+    _run(a, lambda a: a.state == A.IDLE, 5000)
+    assert a.screen.last == ("error", "Sign-in expired - press to pair")

@@ -210,7 +210,10 @@ class App:
         try:
             r = self.transport.get(url, bearer=self.tokens["access_token"],
                                    headers=_get(self.provider, "whoami_headers"))
-            if r.status_code == 200:
+            if r.status_code == 401:  # revoked or expired early: refresh (or pair) next
+                self.log("who-am-I: HTTP 401, token no longer accepted")
+                self.store.invalidate(self.tokens)
+            elif r.status_code == 200:
                 name = display_name(r.data())
                 if name:
                     self.name = name

@@ -21,7 +21,7 @@ PROVIDER_PARAMS = ("domain", "tenant", "realm", "base_url", "issuer")
 _URLS = ("device_authorization_endpoint", "token_endpoint", "userinfo_endpoint", "api_url")
 _STRINGS = ("hostname", "country", "provider", "client_id", "client_secret", "scope",
             "ca_file", "token_file", "ntp_host")
-_OTHER = ("wifi", "extra_params", "allow_insecure_http")
+_OTHER = ("wifi", "extra_params", "allow_insecure_http", "oled_height")
 KNOWN = _URLS + _STRINGS + _OTHER + PROVIDER_PARAMS
 # Parameters devicepair sends itself: an extra_params entry must not replace them.
 _RESERVED = ("client_id", "client_secret", "scope", "grant_type", "device_code",
@@ -33,7 +33,7 @@ _DEFAULTS = {"hostname": "devicepair", "country": None, "provider": "generic",
              "userinfo_endpoint": None, "api_url": None, "client_id": None,
              "client_secret": None, "scope": DEFAULT_SCOPE, "ca_file": None,
              "allow_insecure_http": False, "token_file": "tokens.json",
-             "ntp_host": "pool.ntp.org"}
+             "ntp_host": "pool.ntp.org", "oled_height": 64}
 
 
 def _utf8_len(s):
@@ -144,6 +144,10 @@ class Config:
         if v is not True and v is not False:
             raise ConfigError("allow_insecure_http", "must be true or false")
         c.allow_insecure_http = v
+        v = d.get("oled_height", 64)
+        if type(v) is not int or v not in (32, 64):
+            raise ConfigError("oled_height", "must be 32 or 64 (the OLED's height in pixels)")
+        c.oled_height = v
         for k in _URLS:
             if d.get(k) is not None:
                 check_url(k, d[k], c.allow_insecure_http)

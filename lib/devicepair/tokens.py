@@ -19,6 +19,7 @@ import os
 from devicepair.clock import SystemClock
 
 MAX_FILE = 8192
+NO_EXPIRY = -1  # expires_at when the server gave no expires_in
 _ENOENT = 2
 _NOMEM = "not enough memory to read it"  # the file may be fine: never delete it for this
 # ticks_diff is only meaningful within 2**29 ms (~6.2 days): cap the in-RAM deadline.
@@ -186,6 +187,9 @@ class TokenStore:
         if life is not None:  # a token response
             exp = now + life if now is not None else None
             deadline = c.ticks_add(c.ticks_ms(), min(life, _MAX_TICKS_S) * 1000)
+        elif "expires_at" not in tokens and tokens.get("expires_in") is None:  # (GitHub OAuth
+            exp = NO_EXPIRY  # apps give no lifetime): usable until the API answers 401
+            deadline = None
         else:  # a stored set saved again (say with a new name): keep what is known
             exp = tokens.get("expires_at")
             exp = exp if type(exp) is int else None
@@ -238,12 +242,19 @@ class TokenStore:
 
     # -- expiry ----------------------------------------------------------------------------
 
+    def invalidate(self, tokens):
+        """The API refused the access token: treat it as expired from now on."""
+        tokens["expires_at"] = 0
+        self._mem_token = self._mem_deadline = None
+
     def access_valid(self, tokens, margin_s=60):
         """True only if the access token is known to stay valid for ``margin_s`` seconds."""
         if not tokens or not tokens.get("access_token"):
             return False
         now = self.clock.unix_time()
         exp = tokens.get("expires_at")
+        if exp == NO_EXPIRY:
+            return True
         if now is not None and type(exp) is int:
             return exp - now >= margin_s
         if self._mem_deadline is not None and tokens["access_token"] == self._mem_token:
