@@ -6,9 +6,13 @@ MICROPYTHON ?= $(VENV)/bin/micropython
 PORT ?= /dev/ttyUSB0
 BOARD ?= esp32
 FIRMWARE ?=
+ARCH ?=
+CONFIG ?= config.json
+PROVISION_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-cpython test-micropython bench deploy flash provision sim demo lint clean
+.PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo \
+	lint clean
 
 setup: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -30,6 +34,24 @@ test-micropython: setup
 
 bench: setup
 	$(PY) tools/bench/run.py
+
+# Board tools: see README "First pairing". Add DRY_RUN=1 to print the commands only.
+deploy: setup
+	$(PY) tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(ARCH),--arch $(ARCH)) \
+		$(if $(wildcard $(CONFIG)),--config $(CONFIG)) $(if $(DRY_RUN),--dry-run)
+
+flash: setup
+	@test -n "$(FIRMWARE)" || \
+		{ echo "usage: make flash BOARD=esp32 PORT=... FIRMWARE=file.bin|.uf2"; exit 2; }
+	$(PY) tools/flash.py --board $(BOARD) --port $(PORT) --firmware $(FIRMWARE) \
+		$(if $(DRY_RUN),--dry-run)
+
+provision: setup
+	$(PY) tools/provision.py --out $(CONFIG) $(if $(filter-out /dev/ttyUSB0,$(PORT)),--port $(PORT)) \
+		$(PROVISION_ARGS)
+
+package: setup
+	$(PY) tools/check_packaging.py --write
 
 lint: setup
 	$(VENV)/bin/ruff check lib firmware boards tools host_tests
