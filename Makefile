@@ -24,13 +24,13 @@ $(VENV)/.installed: requirements-dev.txt
 
 # Both interpreters: CPython tests, then every host_tests/both test again under MicroPython.
 test: setup
-	MICROPYTHON=$(MICROPYTHON) $(PY) -m pytest host_tests -q $(PYTEST_ARGS)
+	MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) -m pytest host_tests -q $(PYTEST_ARGS)
 
 test-cpython: setup
 	$(PY) -m pytest host_tests -q --ignore=host_tests/test_micropython.py $(PYTEST_ARGS)
 
 test-micropython: setup
-	MICROPYTHON=$(MICROPYTHON) $(PY) -m pytest host_tests/test_micropython.py -q $(PYTEST_ARGS)
+	MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) -m pytest host_tests/test_micropython.py -q $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) tools/bench/run.py

@@ -21,7 +21,8 @@ def micropython_bin():
     """The unix-port interpreter from the venv (override with $MICROPYTHON)."""
     exe = os.environ.get("MICROPYTHON")
     if exe:
-        return exe
+        # Tests run the interpreter with other working directories: never hand out a relative path.
+        return os.path.abspath(exe) if os.sep in exe else (shutil.which(exe) or exe)
     cand = os.path.join(os.path.dirname(sys.executable), "micropython")
     if os.path.exists(cand):
         return cand
