@@ -88,3 +88,15 @@ def scripted_server():
     yield srv
     srv.stop()
     ntp.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def provider_fakes():
+    """Local fakes of every provider preset (host_tests/support/provider_fakes.py); tests on
+    both interpreters find them through DEVICEPAIR_FAKE_<NAME> (AUTH0, ENTRA, GOOGLE, ...)."""
+    import provider_fakes as pf
+
+    fakes, env = pf.start_all()
+    os.environ.update(env)
+    yield {type(f).name: f for f in fakes}
+    pf.stop_all(fakes)

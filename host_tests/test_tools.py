@@ -692,10 +692,6 @@ def test_provision_issuer_discovery_on_the_host(tmp_path, discovery_server):
              "--userinfo-endpoint", "http://127.0.0.1:1/me")
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text())["userinfo_endpoint"] == "http://127.0.0.1:1/me"
-    # the fallback used when tools/discover.py is absent gives the same endpoints
-    assert provision._discover_fallback(iss) == {
-        k: d[k] for k in ("device_authorization_endpoint", "token_endpoint",
-                          "userinfo_endpoint")}
     # a document for another issuer is refused, nothing written
     discovery_server.issuer_override = "https://evil.example.com"
     out.unlink()

@@ -223,27 +223,10 @@ class Prompter:
         d[field] = self.ask("%s: " % field).strip()
 
 
-def _discover_fallback(issuer, timeout=10, allow_insecure_http=False, context=None):
-    """Minimal OIDC discovery, used only when tools/discover.py is absent."""
-    import urllib.request
-
-    issuer = issuer.rstrip("/")
-    url = issuer + "/.well-known/openid-configuration"
-    with urllib.request.urlopen(url, timeout=timeout, context=context) as r:
-        doc = json.loads(r.read(65537)[:65536])
-    if not isinstance(doc, dict) or str(doc.get("issuer", "")).rstrip("/") != issuer:
-        raise ValueError("issuer mismatch: asked for %s" % issuer)
-    if not doc.get("device_authorization_endpoint"):
-        raise ValueError("%s does not offer the device flow" % issuer)
-    return {k: doc[k] for k in ENDPOINT_FLAGS if doc.get(k)}
-
-
 def resolve_issuer(issuer, a):
     """Endpoints from the issuer's discovery document (explicit endpoint flags win)."""
-    try:
-        from discover import discover
-    except ImportError:
-        discover = _discover_fallback
+    from discover import discover
+
     context = None
     if a.ca_pem:
         import ssl

@@ -9,18 +9,27 @@ _SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 
 
 def quote(s):
-    """Percent-encode one value (UTF-8; space as '+')."""
+    """Percent-encode one value (UTF-8; space as '+').
+
+    Tokens (an Entra refresh token is ~1.5 KB) are all safe characters: returned as they are,
+    without a per-character list that would need one 8-16 KB block on a fragmented heap."""
     if not isinstance(s, (bytes, bytearray)):
-        s = str(s).encode()
-    out = []
+        s = str(s)
+        for ch in s:
+            if ord(ch) > 126 or ord(ch) not in _SAFE:
+                break
+        else:
+            return s
+        s = s.encode()
+    out = bytearray()
     for b in s:
         if b in _SAFE:
-            out.append(chr(b))
+            out.append(b)
         elif b == 32:
-            out.append("+")
+            out.append(43)
         else:
-            out.append("%%%02X" % b)
-    return "".join(out)
+            out.extend(b"%%%02X" % b)
+    return out.decode()
 
 
 def urlencode(fields):

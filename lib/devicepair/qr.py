@@ -237,7 +237,7 @@ def _penalty(m, n):
                     p += 40  # rule 3: 1011101 with 4 light modules on one side
     for y in range(n - 1):
         k = y * n
-        for x in range(n - 1):
+        for _ in range(n - 1):
             c = m[k] & 1
             if c == m[k + 1] & 1 and c == m[k + n] & 1 and c == m[k + n + 1] & 1:
                 p += 3  # rule 2: 2x2 block of one colour

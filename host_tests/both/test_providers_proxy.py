@@ -1,0 +1,42 @@
+"""The proxy preset against a fake in the style of aaronpk/Device-Flow-Proxy-Server (both
+interpreters): 6-digit codes, the QR URL from the complete_uri quirk, invalid_grant for gone
+codes (EXPIRED), refresh and who-am-I at the upstream server."""
+
+from fakectl import cfg, pair, start, refresh, url, who
+from devicepair import providers as P
+from devicepair import device_flow as df
+
+
+def _proxy(**kw):
+    up = url("proxy") + "/upstream"
+    return cfg("proxy", "tv-client-1", token_endpoint=up + "/token", api_url=up + "/userinfo",
+               **kw)
+
+
+def test_proxy_pairing_qr_url_refresh_at_upstream_and_whoami():
+    c = _proxy()
+    p = P.resolve(c)
+    assert p.token_endpoint == url("proxy") + "/device/token"
+    assert p.refresh_endpoint == url("proxy") + "/upstream/token"
+    f = pair(p, c, "proxy", after=2)
+    assert f.state == df.DONE
+    assert len(f.user_code) == 6 and f.user_code.isdigit()
+    assert f.verification_uri == url("proxy") + "/device"
+    assert f.verification_uri_complete == f.verification_uri + "?code=" + f.user_code
+    assert who(p, f.tokens["access_token"]) == "aturing"  # no name: the login
+    rt = f.tokens["refresh_token"]
+    assert refresh(p, c, rt)["refresh_token"] == rt
+    p = P.resolve(cfg("proxy", "tv-client-1"))
+    assert p.refresh_endpoint is None and p.whoami_url is None  # no upstream: pair again
+
+
+def test_proxy_gone_codes_are_expired():
+    c = _proxy()
+    p = P.resolve(c)
+    f = pair(p, c, "proxy", deny=True)  # the upstream sign-in failed: the code was deleted
+    assert f.state == df.EXPIRED and f.error.error == "expired_token"
+    f = start(p, c)
+    f.device_code = "used-or-unknown"
+    f.clock.advance(5000)
+    f.step()
+    assert f.state == df.EXPIRED and f.polls == 1
