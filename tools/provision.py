@@ -42,7 +42,7 @@ if os.path.join(ROOT, "lib") not in sys.path:
 if HERE not in sys.path:
     sys.path.append(HERE)  # pem2der, discover (already first when run as a script)
 
-from devicepair.config import MAX_CONFIG, Config  # noqa: E402  (the board's own checks)
+from devicepair.config import MAX_CONFIG, PROVIDER_PARAMS, Config  # noqa: E402  (board checks)
 from devicepair.errors import ConfigError  # noqa: E402
 
 try:
@@ -52,7 +52,7 @@ except ImportError:  # pragma: no cover - older trees without presets
 
 MASK = "********"
 CA_NAME = "ca.der"
-PARAM_FLAGS = ("domain", "tenant", "realm", "base_url", "issuer")
+PARAM_FLAGS = PROVIDER_PARAMS
 ENDPOINT_FLAGS = ("device_authorization_endpoint", "token_endpoint", "userinfo_endpoint")
 # How to give a field that the board code reports missing.
 HINTS = {

@@ -6,7 +6,7 @@ pairing, restart, refresh, cancel, expiry, denial and unpair each run in millise
 
 # The whole app (HTTP, TLS, device flow, token store, screen logic) plus this test module and
 # its fakes: an ESP32 without PSRAM has about 110 KB of heap free, a Pico W about 190 KB.
-MP_HEAP = "96K"
+MP_HEAP = "104K"
 
 from fakeclock import FakeClock
 from fakefs import FakeFS

@@ -89,6 +89,17 @@ def test_presets_keep_their_params_and_need_no_endpoints():
                  "token_endpoint": "http://x/"}) == "config: token_endpoint " + HTTP
 
 
+def test_generic_takes_an_issuer_instead_of_endpoints_and_needs_no_userinfo():
+    c = Config.from_dict({"wifi": W, "client_id": "x", "issuer": "https://id.example/r"})
+    assert c.provider == "generic" and c.device_authorization_endpoint is None
+    assert c.provider_params == {"issuer": "https://id.example/r"}
+    c = Config.from_dict(_d(userinfo_endpoint=DEL))
+    assert c.userinfo_endpoint is None and c.token_endpoint == "https://auth.example.com/token"
+    c = Config.from_dict({"wifi": W, "client_id": "x", "provider": "okta", "domain": "d.okta.com",
+                          "auth_server": "org", "audience": "api://x", "api_base_url": "https://a"})
+    assert c.provider_params["auth_server"] == "org" and c.provider_params["audience"] == "api://x"
+
+
 # One case a line: "field = JSON value -> message". Kept as text: a table of literals costs
 # several KB of bytecode, more than the 64K test heap can spare. In values: DEL removes the
 # field, W is a valid network, P64/S33/E17 are 64 "p", 33 "s", 17 "\u00e9". In messages:
@@ -134,7 +145,6 @@ token_file = "" -> token_file must not be empty
 ntp_host = 5 -> ntp_host must be a string
 device_authorization_endpoint = DEL -> device_authorization_endpoint is missing GENERIC
 token_endpoint = DEL -> token_endpoint is missing GENERIC
-userinfo_endpoint = DEL -> userinfo_endpoint is missing GENERIC
 URL = "ftp://x/" -> must start with https://
 URL = "nope" -> must start with https://
 URL = "https://" -> has no host
@@ -162,7 +172,8 @@ def _value(text):
 
 def _expand(msg):
     msg = msg.replace("OPEN", '("" for an open network)')
-    return msg.replace("GENERIC", '(required when provider is "generic")').replace("HTTP", HTTP)
+    msg = msg.replace("GENERIC", '(provider "generic" needs it or an issuer)')
+    return msg.replace("HTTP", HTTP)
 
 
 def test_every_field_message():
@@ -180,7 +191,7 @@ def test_every_field_message():
             assert str(e) == "config: " + w, (line, str(e))
             assert w.startswith(e.field + " ") or w.startswith(e.field + "."), line
             n += 1
-    assert n == 71
+    assert n == 70
     for h in ("-x", "x-", "a b", "a.b", "x" * 33, "h\u00e9"):
         assert _msg(_d(hostname=h)).startswith("config: hostname must be 1-32 letters"), h
     assert _err(_d(wifi=[W, {"ssid": "b", "password": "x"}])).field == "wifi[1].password"

@@ -46,7 +46,7 @@ def test_happy_path_with_pending_and_slow_down():
     # polls at 5,10,15,20 (slow_down -> 10 s), 30
     assert f.clock.elapsed_ms == 30000
     assert f.polls == 5
-    seen = requests_seen(base)
+    seen = requests_seen(base, first=2)
     assert seen[0]["headers"]["content-type"] == "application/x-www-form-urlencoded"
     assert parse_form(seen[0]["body"]) == {"client_id": "client-1", "audience": "https://api.example",
                                            "scope": "openid profile offline_access"}

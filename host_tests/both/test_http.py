@@ -78,7 +78,7 @@ def test_one_megabyte_body_refused():
     assert str(e) == "response too large (1000000 bytes, limit 8192)"
     assert not e.transient
     e = _err(t.get, base + "/big")  # chunked: refused while reading (on a board-sized heap
-    assert str(e).startswith("response too large") and not e.transient  # maybe by memory)
+    assert str(e).startswith("response too large")  # maybe by memory, which is transient)
     e = _err(t.get, base + "/big")
     assert "too large" in str(e)
     assert t.get(base + "/big").data() == {"ok": 1}  # the transport is still usable
@@ -92,6 +92,25 @@ def test_non_json_body_is_a_typed_error():
     assert str(e) == "malformed JSON (HTTP 200)"
     e = _err(transport().get(base + "/t").data)
     assert str(e) == "unexpected JSON (HTTP 200)"
+
+
+def test_no_memory_for_the_parsed_body_is_a_transient_error():
+    from devicepair import http
+
+    class Json:  # what a fragmented board heap does to json.loads of a token response
+        @staticmethod
+        def loads(s):
+            raise MemoryError("memory allocation failed")
+
+    r = http.Response(200, "application/json", None, b'{"access_token": "x"}')
+    real, http._json = http._json, Json
+    try:
+        r.data()
+        raise AssertionError("no error")
+    except DevicePairError as e:
+        assert e.message == "response too large for free memory" and e.transient
+    finally:
+        http._json = real
 
 
 def test_timeout_and_reset_are_transient():

@@ -7,7 +7,8 @@ A test (on either interpreter) first POSTs its script to ``/_script``::
 
 and gets ``{"id": SID}``. Requests to ``/SID/token`` then consume that list in order; an
 exhausted list answers 599 so an over-polling client fails loudly. ``GET /_log/SID`` returns
-what the client sent (method, path, headers, body) so tests can assert the wire format.
+what the client sent (method, path, headers, body; ``?first=N``, ``?last=N``,
+``?count=1``) so tests can assert the wire format.
 
 Response fields: ``status`` (200), ``json`` | ``form`` (dict, urlencoded) | ``body`` (str),
 ``headers``, ``content_type``, ``chunked`` (send chunked), ``size`` (a body of N bytes),
@@ -84,6 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
                 log = st.logs.get(path[6:], [])
                 if "last" in q:  # keep replies small for board-sized heaps
                     log = log[-int(q["last"][0]):]
+                if "first" in q:
+                    log = log[:int(q["first"][0])]
                 if "count" in q:
                     log = [len(log)]
             return self._send(200, json.dumps(log).encode())

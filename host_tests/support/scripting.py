@@ -6,6 +6,7 @@ http:// allowed because the server is on 127.0.0.1.
 """
 
 import os
+import gc
 import json
 
 from devicepair.http import Transport
@@ -25,20 +26,26 @@ def server():
     return url
 
 
-def script(responses):
+def _ctl():
     global _T
     if _T is None:
         _T = transport(max_body=65536)
-    r = _T.request("POST", server() + "/_script", json=responses)
+    return _T
+
+
+def script(responses):
+    r = _ctl().request("POST", server() + "/_script", json=responses)
     assert r.status_code == 200, r.status_code
     return server() + "/" + r.json()["id"]
 
 
-def requests_seen(base, last=None):
-    """What the client sent to this script; ``last=N`` only the N most recent."""
+def requests_seen(base, last=None, first=None):
+    """What the client sent to this script; ``last=N`` only the N most recent, ``first=N``
+    the N oldest (small answers for a board-sized heap)."""
     sid = base.rsplit("/", 1)[1]
-    q = "?last=%d" % last if last else ""
-    r = transport(max_body=65536).get(server() + "/_log/" + sid + q)
+    q = "?last=%d" % last if last else "?first=%d" % first if first else ""
+    r = _ctl().get(server() + "/_log/" + sid + q)
+    gc.collect()
     return json.loads(r.content)
 
 

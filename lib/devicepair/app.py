@@ -9,8 +9,11 @@ in a screen that says what happened and a way back (automatic retry or a button 
 tokens are never lost to a transient error and never shown.
 """
 
+import gc
+
 from . import device_flow as df
 from .errors import DevicePairError, PairingRequired
+from .providers import display_name
 
 BOOT = "boot"
 WIFI = "wifi"
@@ -40,16 +43,6 @@ def _get(p, key, default=None):
     if isinstance(p, dict):
         return p.get(key, default)
     return getattr(p, key, default)
-
-
-def display_name(d):
-    """The name to show from a who-am-I response (first present string field)."""
-    for k in ("name", "displayName", "preferred_username", "login", "email",
-              "userPrincipalName", "sub"):
-        v = d.get(k)
-        if isinstance(v, str) and v:
-            return v
-    return None
 
 
 class App:
@@ -92,6 +85,7 @@ class App:
 
     def _fail(self, e, then, auto=True):
         """Show ``e``; retry automatically (transient) or on a press."""
+        gc.collect()  # a fragmented heap is one cause: the retry starts with garbage freed
         msg = e.message if isinstance(e, DevicePairError) else repr(e)
         self.log("error: " + msg)
         self.screen.error(msg)
@@ -166,6 +160,18 @@ class App:
                 self.timesync(self.rtc, self.cfg.ntp_host)
             except DevicePairError as e:
                 return self._fail(e, SYNC)
+        p = self.provider
+        if _get(p, "issuer") and not _get(p, "token_endpoint"):
+            # generic provider with only an issuer: its discovery document, read once now that
+            # the network and the clock (certificate dates) are up
+            self.screen.status("Reading provider settings...")
+            try:
+                from .providers import discover
+
+                discover(p, self.transport, getattr(self.cfg, "allow_insecure_http", False))
+            except DevicePairError as e:
+                return self._fail(e, SYNC)
+            self.log("provider endpoints discovered")
         self._failures = 0
         self._enter(CHECK if self.tokens else IDLE)
         if not self.tokens:
@@ -183,13 +189,15 @@ class App:
         self.screen.paired(self.name or "?")
 
     def _refresh(self):
+        p = self.provider
         rt = self.tokens.get("refresh_token")
-        if not rt:
+        # a device-flow proxy answers only the device grant: no refresh_endpoint, pair again
+        url = _get(p, "refresh_endpoint", _get(p, "token_endpoint"))
+        if not (rt and url):
             self._unpair("Sign-in expired")
             return False
-        p = self.provider
         try:
-            new = df.refresh(self.transport, _get(p, "token_endpoint"), self.cfg.client_id, rt,
+            new = df.refresh(self.transport, url, self.cfg.client_id, rt,
                              self.cfg.client_secret, None, _get(p, "quirks"))
         except PairingRequired:
             self._unpair("Sign-in expired")

@@ -17,7 +17,11 @@ from devicepair.urls import check_url, is_loopback_host, split_url  # noqa: F401
 MAX_CONFIG = 8192
 MAX_WIFI = 8
 DEFAULT_SCOPE = "openid profile offline_access"
-PROVIDER_PARAMS = ("domain", "tenant", "realm", "base_url", "issuer")
+# Preset parameters (providers.py reads them): Auth0/Okta domain, Entra tenant, Keycloak realm,
+# Okta auth_server ("default", "org" or an id), a host override for any preset, its user API
+# host, an issuer for generic, and Auth0's audience.
+PROVIDER_PARAMS = ("domain", "tenant", "realm", "base_url", "issuer", "auth_server",
+                   "api_base_url", "audience")
 _URLS = ("device_authorization_endpoint", "token_endpoint", "userinfo_endpoint", "api_url")
 _STRINGS = ("hostname", "country", "provider", "client_id", "client_secret", "scope",
             "ca_file", "token_file", "ntp_host")
@@ -152,8 +156,8 @@ class Config:
             if d.get(k) is not None:
                 check_url(k, d[k], c.allow_insecure_http)
                 setattr(c, k, d[k])
-            elif c.provider == "generic" and k != "api_url":
-                raise ConfigError(k, 'is missing (required when provider is "generic")')
+            elif c.provider == "generic" and k in _URLS[:2] and "issuer" not in c.provider_params:
+                raise ConfigError(k, 'is missing (provider "generic" needs it or an issuer)')
         c.client_id = _str(d, "client_id")
         if c.client_id is None:
             raise ConfigError("client_id", "is missing")

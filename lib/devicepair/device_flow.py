@@ -7,6 +7,8 @@ aliases, headers, padding) come in as a small ``quirks`` dict from ``providers``
 never names a provider. It never prints or logs a token.
 """
 
+import gc
+
 from .errors import DevicePairError, ProviderError, ResponseError, PairingRequired
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -98,10 +100,15 @@ def parse_tokens(d, quirks=None):
 
 def _token_call(transport, url, fields, quirks):
     """POST to the token endpoint -> (status, parsed dict or None, retry_after)."""
+    # The answer may be the tokens, issued once: free the garbage before reading it, so a
+    # fragmented heap does not lose them (a few ms per poll on a board).
+    gc.collect()
     resp = transport.post_form(url, fields, quirks.get("headers"))
     try:
         d = _apply_aliases(resp.data(), quirks)
-    except ResponseError:
+    except ResponseError as e:
+        if e.transient and not e.status:  # no memory for it now: polling retries it
+            raise
         if _transient_status(resp.status_code):
             raise ResponseError("server error %d" % resp.status_code, resp.status_code,
                                 resp.retry_after)

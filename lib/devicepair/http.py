@@ -46,6 +46,8 @@ class Response:
             return _json.loads(self.content)
         except (ValueError, UnicodeError):
             raise ResponseError("malformed JSON (HTTP %d)" % self.status_code, self.status_code)
+        except MemoryError:
+            raise no_memory()
 
     def data(self):
         """The body as a dict: form-encoded when the server says so, else JSON."""
@@ -59,6 +61,14 @@ class Response:
         if not isinstance(d, dict):
             raise ResponseError("unexpected JSON (HTTP %d)" % self.status_code, self.status_code)
         return d
+
+
+def no_memory():
+    """The error for a response that did not fit the (fragmented) heap: transient, since the
+    garbage that splits the heap is collected before the app's automatic retry."""
+    e = ResponseError("response too large for free memory")
+    e.transient = True
+    return e
 
 
 def _why(e):
@@ -272,7 +282,7 @@ class Transport:
         except OSError as e:
             raise NetworkError(_why(e))
         except MemoryError:  # a fragmented heap must not crash the app: report and go on
-            raise ResponseError("response too large for free memory")
+            raise no_memory()
         finally:
             if sock is not None:
                 sock.close()

@@ -84,8 +84,8 @@ def _entra_scope(scope):
 
 def resolve(cfg, transport=None):
     """``Provider`` for ``cfg`` (a config.Config or anything with its attributes), or
-    ConfigError. ``transport`` is used only by ``generic`` with an ``issuer`` and no
-    endpoints: one bounded streaming GET of the discovery document (discovery.py)."""
+    ConfigError. ``generic`` with an ``issuer`` and no endpoints: with a ``transport`` the
+    discovery document is read now, without one ``p.issuer`` is left set for discover()."""
     c = lambda k: getattr(cfg, k, None)  # noqa: E731
     name = str(c("provider") or "generic")
     needs, host, api, dev, tok, who, scope, quirks, headers = _preset(name)
@@ -145,22 +145,34 @@ def resolve(cfg, transport=None):
     p.extra_params = dict(c("extra_params") or {})
     if g("audience"):
         p.extra_params["audience"] = g("audience")
+    p.issuer = None
     if not (p.device_authorization_endpoint and p.token_endpoint):
         if not g("issuer"):
             raise ConfigError("device_authorization_endpoint",
                               'is missing (provider "generic" needs endpoints or an issuer)')
-        if transport is None:
-            raise ConfigError("issuer", "needs discovery: run tools/discover.py " + g("issuer"))
-        import sys
-
-        keep = _pkg("discovery") in sys.modules
-        from .discovery import configure
-
-        try:
-            configure(p, g("issuer"), transport, insecure)
-        finally:
-            _drop("discovery", keep)
+        check_url("issuer", g("issuer").rstrip("/") + "/", insecure)
+        # Discovery needs the network: the app calls discover() once Wi-Fi and the clock are
+        # up (or tools/discover.py writes the endpoints into config.json and it never runs).
+        p.issuer = g("issuer")
+        if transport is not None:
+            discover(p, transport, insecure)
     return p
+
+
+def discover(p, transport, insecure=False):
+    """Fill ``p``'s missing endpoints from its ``issuer``'s discovery document (one bounded,
+    streaming GET; discovery.py is loaded for it and dropped again). Raises NetworkError,
+    TLSError or ResponseError ("discovery: ..."); ``p.issuer`` is cleared once done."""
+    import sys
+
+    keep = _pkg("discovery") in sys.modules
+    from .discovery import configure
+
+    try:
+        configure(p, p.issuer, transport, insecure)
+    finally:
+        _drop("discovery", keep)
+    p.issuer = None
 
 
 def display_name(d):
