@@ -4,30 +4,12 @@ A whole 15-minute pairing runs in milliseconds: the clock only moves when the te
 by what ``step()`` asked for, so every wait the client chooses is visible and asserted.
 """
 
-from fakeclock import FakeClock
-from scripting import script, transport, pending, device_response, token_response
+from scripting import script, pending, device_response, token_response
 from scripting import requests_seen
 from devicepair import device_flow as df
+from flowkit import flow as _flow, run as _run
 from devicepair.form import parse_form
 from devicepair.errors import ProviderError
-
-
-def _flow(base, clock=None, **kw):
-    clock = clock or FakeClock()
-    kw.setdefault("scope", "openid profile offline_access")
-    return df.DeviceFlow(transport(), clock, "client-1", base + "/device", base + "/token", **kw)
-
-
-def _run(flow, limit=400):
-    """Step until finished; returns the list of waits the client asked for."""
-    waits = []
-    for _ in range(limit):
-        w = flow.step()
-        if flow.state != df.POLLING:
-            return waits
-        waits.append(w)
-        flow.clock.advance(w)
-    raise AssertionError("flow did not finish")
 
 
 def test_happy_path_with_pending_and_slow_down():

@@ -1,28 +1,10 @@
 """RFC 8628 client: response validation, refresh, typed errors (both interpreters)."""
 
-from fakeclock import FakeClock
 from scripting import script, transport, pending, device_response, token_response, requests_seen
 from devicepair import device_flow as df
+from flowkit import flow as _flow, run as _run
 from devicepair.form import parse_form
 from devicepair.errors import ResponseError, ProviderError, PairingRequired, NetworkError
-
-
-def _flow(base, clock=None, **kw):
-    clock = clock or FakeClock()
-    kw.setdefault("scope", "openid profile offline_access")
-    return df.DeviceFlow(transport(), clock, "client-1", base + "/device", base + "/token", **kw)
-
-
-def _run(flow, limit=400):
-    """Step until finished; returns the list of waits the client asked for."""
-    waits = []
-    for _ in range(limit):
-        w = flow.step()
-        if flow.state != df.POLLING:
-            return waits
-        waits.append(w)
-        flow.clock.advance(w)
-    raise AssertionError("flow did not finish")
 
 
 def _start_error(resp):

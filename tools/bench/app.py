@@ -12,24 +12,9 @@ from devicepair.http import Transport
 from devicepair.tokens import TokenStore
 from devicepair.screen import OledScreen, SerialScreen
 from devicepair.app import App, Tee
+from benchclock import Clock
 
 gc.collect()
-
-
-class Clock:  # no sleeping: time moves by what the app asks to wait
-    t = 0
-
-    def ticks_ms(self):
-        return self.t
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, a, d):
-        return a + d
-
-    def unix_time(self):
-        return 1795435200 + self.t // 1000
 
 
 class Oled(framebuf.FrameBuffer):  # what the ssd1306 driver is, minus the I2C writes

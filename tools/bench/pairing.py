@@ -5,22 +5,7 @@ import gc
 from devicepair.http import Transport
 from devicepair.device_flow import DeviceFlow, DONE
 from devicepair.tokens import TokenStore
-
-
-class Clock:  # no sleeping: time moves when the flow asks to wait
-    t = 0
-
-    def ticks_ms(self):
-        return self.t
-
-    def ticks_diff(self, a, b):
-        return a - b
-
-    def ticks_add(self, a, d):
-        return a + d
-
-    def unix_time(self):
-        return 1795435200 + self.t // 1000
+from benchclock import Clock
 
 
 base, path = sys.argv[1], sys.argv[2]

