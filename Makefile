@@ -10,16 +10,17 @@ ARCH ?=
 CONFIG ?= config.json
 PROVISION_ARGS ?=
 PYTEST_ARGS ?=
+SIM_ARGS ?=
 
 .PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo \
 	lint clean
 
 setup: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt tools/interop/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
-	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; fi
+	npm ci --prefix tools/interop --no-audit --no-fund
 	@touch $@
 
 # Both interpreters: CPython tests, then every host_tests/both test again under MicroPython.
@@ -49,6 +50,14 @@ flash: setup
 provision: setup
 	$(PY) tools/provision.py --out $(CONFIG) $(if $(filter-out /dev/ttyUSB0,$(PORT)),--port $(PORT)) \
 		$(PROVISION_ARGS)
+
+# Without hardware (docs/simulator.md): the firmware on the simulator board against the local
+# authorization server. sim: Enter presses the button, Ctrl-C stops. demo: pairs on its own.
+sim: setup
+	MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) tools/sim.py sim $(SIM_ARGS)
+
+demo: setup
+	MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) tools/sim.py demo $(SIM_ARGS)
 
 package: setup
 	$(PY) tools/check_packaging.py --write
