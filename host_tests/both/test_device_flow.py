@@ -162,6 +162,33 @@ def test_transient_failures_back_off_and_keep_polling():
     assert f.note == "waiting for approval"
 
 
+def test_token_response_without_memory_to_parse_is_polled_again():
+    from devicepair import http
+
+    class NoMemoryJson:  # a fragmented board heap, once: the token response cannot be parsed
+        @staticmethod
+        def loads(s):
+            http._json = real
+            raise MemoryError("memory allocation failed")
+
+    base = script({"/device": [device_response(interval=5)],
+                   "/token": [token_response(), token_response()]})
+    f = _flow(base)
+    f.start()
+    real = http._json
+    f.clock.advance(f.step())  # the first step only waits out the interval
+    http._json = NoMemoryJson
+    try:
+        w = f.step()
+    finally:
+        http._json = real
+    assert f.state == df.POLLING and w == 10000  # backed off, not failed or expired
+    assert f.note == "response too large for free memory, retry in 10 s"
+    f.clock.advance(w)
+    f.step()
+    assert f.state == df.DONE
+
+
 def test_transient_failures_until_deadline_then_expired():
     base = script({"/device": [device_response(expires_in=60, interval=5)],
                    "/token": [{"status": 500, "body": "oops", "repeat": 20}]})
