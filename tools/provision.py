@@ -44,11 +44,7 @@ if HERE not in sys.path:
 
 from devicepair.config import MAX_CONFIG, PROVIDER_PARAMS, Config  # noqa: E402  (board checks)
 from devicepair.errors import ConfigError  # noqa: E402
-
-try:
-    from devicepair import providers  # noqa: E402
-except ImportError:  # pragma: no cover - older trees without presets
-    providers = None
+from devicepair import providers  # noqa: E402
 
 MASK = "********"
 CA_NAME = "ca.der"
@@ -131,8 +127,7 @@ def build(a):
 def validate(d):
     """The board's boot-time checks on ``d``: a Config, or ConfigError for the first problem."""
     cfg = Config.from_dict(d)
-    if providers is not None:
-        providers.resolve(cfg)  # no transport: presets and endpoints only, no network
+    providers.resolve(cfg)  # no transport: presets and endpoints only, no network
     if len(encode(d)) > MAX_CONFIG:
         raise ConfigError("config.json", "would be larger than %d bytes" % MAX_CONFIG)
     return cfg

@@ -11,6 +11,7 @@ MP_HEAP = "104K"
 from fakeclock import FakeClock
 from fakefs import FakeFS
 from appfakes import RecordingScreen, ScriptedButton, FakeLink, FakeLED
+from appfakes import run_app as _run
 from scripting import script, transport, pending, device_response, token_response
 from scripting import requests_seen, request_count
 from devicepair import app as A
@@ -39,12 +40,6 @@ def _app(base, fs=None, clock=None, wifi=None):
     return a
 
 
-def _run(a, until, max_ms=2000000):
-    for _ in range(max_ms // A.TICK_MS):
-        if until(a):
-            return
-        a.clock.advance(max(1, a.step()))
-    raise AssertionError("stuck in %s; last screen %r" % (a.state, a.screen.last))
 
 
 ME = {"json": {"sub": "u1", "name": "Ada Lovelace"}}

@@ -12,7 +12,7 @@ import gc
 from fakectl import ctl, transport, url
 from fakeclock import FakeClock
 from fakefs import FakeFS
-from appfakes import RecordingScreen, ScriptedButton
+from appfakes import RecordingScreen, ScriptedButton, run_app
 from devicepair import app as A
 from devicepair import providers as P
 from devicepair.config import Config
@@ -28,12 +28,10 @@ def _cfg(d):
     return Config.from_dict(d)
 
 
+
+
 def _run(a, until, max_ms=1200000):
-    for _ in range(max_ms // A.TICK_MS):
-        if until(a):
-            return
-        a.clock.advance(max(1, a.step()))
-    raise AssertionError("stuck in %s; last screen %r" % (a.state, a.screen.last))
+    run_app(a, until, max_ms)
 
 
 def _pair_and_refresh(fake, d, name, refreshes=True):

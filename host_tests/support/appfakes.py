@@ -1,5 +1,18 @@
 """Small fakes for driving the app on both interpreters: a screen that records what it was
-asked to show, a button that replays scripted events, a Wi-Fi link that can drop."""
+asked to show, a button that replays scripted events, a Wi-Fi link that can drop; and
+``run_app``, which steps an App on its fake clock until a condition holds."""
+
+
+def run_app(a, until, max_ms=2000000):
+    """Step ``a`` (its clock a FakeClock), advancing the clock by each wait, until ``until(a)``;
+    AssertionError with the state and last screen after ``max_ms`` of fake time."""
+    from devicepair.app import TICK_MS
+
+    for _ in range(max_ms // TICK_MS):
+        if until(a):
+            return
+        a.clock.advance(max(1, a.step()))
+    raise AssertionError("stuck in %s; last screen %r" % (a.state, a.screen.last))
 
 
 class RecordingScreen:

@@ -13,7 +13,7 @@ import gc
 
 from . import device_flow as df
 from .errors import DevicePairError, PairingRequired
-from .providers import display_name
+from .providers import discover, display_name
 
 BOOT = "boot"
 WIFI = "wifi"
@@ -166,8 +166,6 @@ class App:
             # the network and the clock (certificate dates) are up
             self.screen.status("Reading provider settings...")
             try:
-                from .providers import discover
-
                 discover(p, self.transport, getattr(self.cfg, "allow_insecure_http", False))
             except DevicePairError as e:
                 return self._fail(e, SYNC)
