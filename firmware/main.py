@@ -12,38 +12,78 @@ from devicepair import __version__
 from devicepair.clock import SystemClock
 
 _PREFIX = "[devicepair] "
+_MAX_LOG = 200
+_MAX_CA = 16384
+_crash = [None]  # the screen a crash is shown on (set as soon as the board's display is up)
 
 
 def log(msg):
+    """One serial line: server text in it (codes, URIs, error descriptions) cannot move the
+    cursor, ring, or forge a second line - control characters become "?", 200 chars at most."""
+    msg = str(msg)[:_MAX_LOG]
+    for c in msg:  # the common case allocates nothing: a low heap must still be able to log
+        if c < " " or "\x7f" <= c < "\xa0":
+            msg = "".join([c if " " <= c and not "\x7f" <= c < "\xa0" else "?" for c in msg])
+            break
     print(_PREFIX + msg)
 
 
 def read_ca(path):
+    """The CA certificate(s) in DER, at most 16 KB (a whole chain of roots fits)."""
     if not path:
         return None
     with open(path, "rb") as f:
-        return f.read()
+        data = f.read(_MAX_CA + 1)
+    if len(data) > _MAX_CA:
+        from devicepair.errors import ConfigError
+
+        raise ConfigError("ca_file", "is larger than %d bytes" % _MAX_CA)
+    return data
 
 
-def make_app(clock, board=None, config_path="config.json"):
-    """Everything the app needs, built from config.json and the board module."""
-    from devicepair.config import load_config
+class _Defaults:
+    """What board.build needs of a config that failed to load: the display's defaults."""
+
+    oled_height = 64
+
+
+def make_screen(parts, clock):
+    """The serial screen, plus the OLED when the board has one."""
     from devicepair.screen import SerialScreen, OledScreen
-    from devicepair.app import App, Tee
-    from devicepair.http import Transport
-    from devicepair.tokens import TokenStore
-    from devicepair.providers import resolve
-    from devicepair import timesync
+    from devicepair.app import Tee
 
-    cfg = load_config(config_path)
-    if board is None:
-        import board
-    parts = board.build(cfg)
-    if parts.note:
-        log(parts.note)
     screen = SerialScreen()
     if parts.display is not None:
         screen = Tee(OledScreen(parts.display, parts.width, parts.height), screen)
+    return screen
+
+
+def make_app(clock, board=None, config_path="config.json", task=None):
+    """Everything the app needs, built from config.json and the board module. ``task``: your
+    own code to run beside the app (see lib/devicepair/task.py); default: config's "task"."""
+    from devicepair.config import load_config
+    from devicepair.errors import ConfigError
+
+    if board is None:
+        import board
+    try:
+        cfg = load_config(config_path)
+    except ConfigError:
+        # the board's display first, so the mistake is on the OLED and not only on serial
+        _crash[0] = make_screen(board.build(_Defaults()), clock)
+        raise
+    parts = board.build(cfg)
+    if parts.note:
+        log(parts.note)
+    screen = _crash[0] = make_screen(parts, clock)
+    from devicepair.app import App
+    from devicepair.http import Transport
+    from devicepair.providers import resolve
+    from devicepair.session import Session
+    from devicepair.tokens import TokenStore, PairingStore
+    from devicepair import timesync
+
+    client = resolve(cfg)
     wifi = button = None
     if parts.wlan is not None:
         from devicepair.wifi import WiFi
@@ -56,23 +96,62 @@ def make_app(clock, board=None, config_path="config.json"):
         button = Button(parts.button_pin, clock, use_irq=parts.button_irq)
     transport = Transport(cadata=read_ca(cfg.ca_file),
                           allow_insecure_http=cfg.allow_insecure_http)
+    session = Session(TokenStore(cfg.token_file, clock=clock), transport, client, clock, log)
+    if task is None and cfg.task:
+        from devicepair.task import load
+
+        try:
+            task = load(cfg.task)
+        except ImportError as e:
+            raise ConfigError("task", 'module "%s" could not be imported (%s)' % (cfg.task, e))
+    runner = None
+    if task is not None:
+        from devicepair.task import TaskRunner
+
+        setup = getattr(task, "setup", None)
+        if setup is not None:  # the task's own settings, config.json "task_args"
+            try:
+                setup(cfg.task_args)
+            except (KeyError, ValueError, TypeError) as e:
+                raise ConfigError("task_args", "refused by the task (%s: %s)"
+                                  % (type(e).__name__, e))
+        runner = TaskRunner(task, session, screen, clock, log)
+    app = App(screen, clock, session, button=button, wifi=wifi, led=parts.led, rtc=parts.rtc,
+              timesync=timesync.sync, ntp_host=cfg.ntp_host,
+              pairing_store=PairingStore(cfg.pairing_file), task=runner,
+              version=__version__, log=log)
+    del cfg
+    _forget("config", "providers")
+    return app
+
+
+def _forget(*names):
+    """Drop boot-only modules (config checking, preset resolution: ~10 KB of bytecode on a
+    board) once their work is done; a later import loads them again."""
+    import sys
+    import devicepair
+
+    for n in names:
+        sys.modules.pop("devicepair." + n, None)
+        if hasattr(devicepair, n):
+            delattr(devicepair, n)
     gc.collect()
-    return App(cfg, screen, clock, transport, TokenStore(cfg.token_file, clock=clock),
-               resolve(cfg), button, wifi, parts.led, parts.rtc, timesync.sync, __version__,
-               log)
 
 
 def crash_screen(msg):
     log("error: " + msg)
+    if _crash[0] is not None:
+        _crash[0].error(msg)
 
 
-def main(board=None, config_path="config.json", max_steps=None):
+def main(board=None, config_path="config.json", max_steps=None, task=None):
+    """Run the app forever (``max_steps``: tests). ``task``: your code, see make_app."""
     from devicepair import runner
 
     clock = SystemClock()
     log("devicepair %s starting" % __version__)
-    return runner.run(lambda: make_app(clock, board, config_path), clock, log, crash_screen,
-                      max_steps)
+    return runner.run(lambda: make_app(clock, board, config_path, task), clock, log,
+                      crash_screen, max_steps)
 
 
 if __name__ == "__main__":

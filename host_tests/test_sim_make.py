@@ -160,7 +160,7 @@ def test_make_demo_fails_with_the_reason(tmp_path):
     # a heap too small for the firmware: it crashes and restarts, never pairs
     out = str(tmp_path / "sim-out")
     t0 = time.monotonic()
-    p = subprocess.run(make("demo", out, "--timeout", "6", "--heap", "96K"), cwd=ROOT,
+    p = subprocess.run(make("demo", out, "--timeout", "6", "--heap", "120K"), cwd=ROOT,
                        env=make_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=90)
     took = time.monotonic() - t0

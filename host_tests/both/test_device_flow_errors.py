@@ -1,8 +1,12 @@
 """RFC 8628 client: response validation, refresh, typed errors (both interpreters)."""
 
+# The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
+# became the edge on the 64-bit unix port; a 32-bit board needs less.
+MP_HEAP = "72K"
+
 from scripting import script, transport, pending, device_response, token_response, requests_seen
 from devicepair import device_flow as df
-from flowkit import flow as _flow, run as _run
+from flowkit import client, flow as _flow, run as _run
 from devicepair.form import parse_form
 from devicepair.errors import ResponseError, ProviderError, PairingRequired, NetworkError
 
@@ -70,9 +74,9 @@ def test_cancel():
 def test_refresh_keeps_old_refresh_token_when_omitted():
     base = script({"/token": [token_response(refresh_token=None),
                               token_response(refresh_token="rt-new")]})
-    t = df.refresh(transport(), base + "/token", "client-1", "rt-old")
+    t = df.refresh(transport(), client(base), "rt-old")
     assert t["refresh_token"] == "rt-old"
-    t = df.refresh(transport(), base + "/token", "client-1", "rt-old", client_secret="s")
+    t = df.refresh(transport(), client(base, client_secret="s"), "rt-old")
     assert t["refresh_token"] == "rt-new"
     seen = requests_seen(base)
     assert parse_form(seen[0]["body"]) == {"grant_type": "refresh_token",
@@ -85,17 +89,17 @@ def test_refresh_invalid_grant_requires_pairing_and_5xx_is_transient():
                               {"status": 500, "body": "x"},
                               {"status": 401, "json": {"error": "invalid_client"}}]})
     try:
-        df.refresh(transport(), base + "/token", "c", "rt")
+        df.refresh(transport(), client(base), "rt")
         raise AssertionError("no error")
     except PairingRequired as e:
         assert e.error == "invalid_grant"
     try:
-        df.refresh(transport(), base + "/token", "c", "rt")
+        df.refresh(transport(), client(base), "rt")
         raise AssertionError("no error")
     except ResponseError as e:
         assert e.transient
     try:
-        df.refresh(transport(), base + "/token", "c", "rt")
+        df.refresh(transport(), client(base), "rt")
         raise AssertionError("no error")
     except PairingRequired:
         raise AssertionError("invalid_client is not invalid_grant")

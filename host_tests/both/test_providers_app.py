@@ -18,6 +18,7 @@ from devicepair import providers as P
 from devicepair.config import Config
 from devicepair.errors import ConfigError
 from devicepair.tokens import TokenStore, NO_EXPIRY
+from devicepair.session import Session
 
 W = [{"ssid": "home", "password": "secret123"}]
 
@@ -38,8 +39,10 @@ def _pair_and_refresh(fake, d, name, refreshes=True):
     gc.collect()
     c = _cfg(d)
     clock = FakeClock(unix=1795435200)
-    a = A.App(c, RecordingScreen(), clock, transport(), TokenStore("tokens.json", FakeFS(), clock),
-              P.resolve(c), button=ScriptedButton())
+    store = TokenStore("tokens.json", FakeFS(), clock)
+    a = A.App(RecordingScreen(), clock, Session(store, transport(), P.resolve(c), clock),
+              button=ScriptedButton())
+    a.store = store
     _run(a, lambda a: a.state == A.IDLE)
     a.button.press()
     _run(a, lambda a: a.state != A.IDLE and a.state != A.START)
@@ -49,6 +52,8 @@ def _pair_and_refresh(fake, d, name, refreshes=True):
     assert a.screen.last == ("paired", name), a.screen.last
     t = a.store.load()
     assert t["name"] == name and t["access_token"]
+    if refreshes is None:
+        return a
     if not refreshes:  # no refresh token and no expiry: paired until the API says 401
         assert not t.get("refresh_token") and t["expires_at"] == NO_EXPIRY
         n = len(ctl(fake, "log", n=50))
@@ -58,7 +63,7 @@ def _pair_and_refresh(fake, d, name, refreshes=True):
         assert a.state == A.PAIRED and len(ctl(fake, "log", n=50)) == n  # no request made
         return a
     at = t["access_token"]
-    _run(a, lambda a: a.tokens["access_token"] != at,
+    _run(a, lambda a: a.session.tokens["access_token"] != at,
          max_ms=(t["expires_at"] - clock.unix_time() + 60) * 1000)
     assert a.state == A.PAIRED and a.screen.last == ("paired", name)
     assert a.store.load()["access_token"] != at and a.store.load()["name"] == name
@@ -70,6 +75,18 @@ def test_auth0():
                                 "client_id": "auth0-client", "audience": "https://api.example"},
                       "Ada Lovelace")
     assert ctl("auth0", "log", n=1)[0]["path"] == "/oauth/token"  # the refresh
+
+
+def test_auth0_audience_reaches_the_device_authorization_request():
+    # config.json's "audience" is a preset parameter; the app used to send only
+    # cfg.extra_params, so the board asked for a token without it (no API access)
+    _pair_and_refresh("auth0", {"provider": "auth0", "base_url": url("auth0"),
+                                "client_id": "auth0-client", "audience": "https://api.example",
+                                "extra_params": {"organization": "org_1"}}, "Ada Lovelace",
+                      refreshes=None)
+    dev = [r for r in ctl("auth0", "log", n=20) if r["path"] == "/oauth/device/code"][-1]
+    assert dev["form"]["audience"] == "https://api.example"
+    assert dev["form"]["organization"] == "org_1" and dev["form"]["client_id"] == "auth0-client"
 
 
 def test_entra():
@@ -120,8 +137,10 @@ def test_generic_issuer_is_discovered_by_the_app_after_wifi():
 def test_generic_issuer_that_fails_shows_why_and_retries():
     c = _cfg({"issuer": url("keycloak") + "/realms/gone", "client_id": "devicepair-board"})
     clock = FakeClock(unix=1795435200)
-    a = A.App(c, RecordingScreen(), clock, transport(), TokenStore("tokens.json", FakeFS(), clock),
-              P.resolve(c), button=ScriptedButton())
+    store = TokenStore("tokens.json", FakeFS(), clock)
+    a = A.App(RecordingScreen(), clock, Session(store, transport(), P.resolve(c), clock),
+              button=ScriptedButton())
+    a.store = store
     _run(a, lambda a: a.state == A.ERROR)
     assert a.screen.last == ("error", "discovery failed (HTTP 404)")
     a.button.press()  # a press tries again (the realm may have been created meanwhile)

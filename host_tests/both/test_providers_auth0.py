@@ -2,6 +2,10 @@
 who-am-I, and Auth0's accents: 403 pending, 429 slow_down, expired_token once then
 invalid_grant, digit-group user codes, the audience parameter."""
 
+# The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
+# became the edge on the 64-bit unix port; a 32-bit board needs less.
+MP_HEAP = "80K"
+
 from fakectl import cfg, pair, start, run, refresh, ctl, transport, who
 from devicepair import providers as P
 from devicepair import device_flow as df
@@ -37,7 +41,7 @@ def test_auth0_audience_param_and_digit_codes():
     st = ctl("auth0", "code", user_code=f.user_code)
     assert st["params"]["audience"] == "https://api.example"
     run(f, "auth0")
-    assert f.state == df.DONE
+    assert f.state == df.DONE, (f.state, f.error and f.error.message)
 
 
 def test_auth0_expired_token_once_then_invalid_grant():

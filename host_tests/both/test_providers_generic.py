@@ -2,6 +2,10 @@
 board (Keycloak's chunked, pretty-printed document with escaped slashes and decoy mTLS aliases
 first) followed by a whole pairing. Issuer problems: test_discovery_stream.py."""
 
+# The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
+# became the edge on the 64-bit unix port; a 32-bit board needs less.
+MP_HEAP = "72K"
+
 from fakectl import cfg, pair, refresh, transport, url, who
 from devicepair import providers as P
 from devicepair import device_flow as df

@@ -1,6 +1,10 @@
 """Okta and Keycloak presets against their fakes (both interpreters): authorization-server
 paths (custom, default, org), realm paths, user codes, rotating refresh tokens, userinfo."""
 
+# The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
+# became the edge on the 64-bit unix port; a 32-bit board needs less.
+MP_HEAP = "72K"
+
 from fakectl import cfg, pair, start, refresh, url, who
 from devicepair import providers as P
 from devicepair import device_flow as df

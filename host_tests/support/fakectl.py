@@ -17,6 +17,7 @@ gc.collect()
 from devicepair import device_flow as df  # noqa: E402
 gc.collect()
 from devicepair import providers as P  # noqa: E402
+from devicepair.session import display_name  # noqa: E402
 gc.collect()
 from fakeclock import FakeClock  # noqa: E402
 
@@ -43,13 +44,17 @@ def ctl(name, action, **fields):
     return r.json()
 
 
+class _Attrs:
+    pass
+
+
 def cfg(provider, client_id, fake=None, **kw):
     """What providers.resolve reads from config.Config; ``base_url`` on the fake ``fake``
     (default: the provider's own; False: none). Keyword arguments named like Config
     attributes set those, the rest are provider parameters."""
     if fake is not False:
         kw.setdefault("base_url", url(fake or provider))
-    c = P.Provider()  # any object with attributes will do
+    c = _Attrs()  # any object with attributes will do
     c.provider = provider
     c.client_id = client_id
     c.scope = P.CONFIG_DEFAULT_SCOPE
@@ -62,10 +67,19 @@ def cfg(provider, client_id, fake=None, **kw):
     return c
 
 
+def with_fields(p, **kw):
+    from devicepair.client import FIELDS, Client
+
+    d = {}
+    for k in FIELDS:
+        d[k] = kw[k] if k in kw else getattr(p, k)
+    return Client(**d)
+
+
 def start(p, c, quirks=None):
-    f = df.DeviceFlow(transport(), FakeClock(), c.client_id, p.device_authorization_endpoint,
-                      p.token_endpoint, p.scope, p.extra_params, c.client_secret,
-                      p.quirks if quirks is None else quirks)
+    if quirks is not None:  # a test that drops a quirk: the same client otherwise
+        p = with_fields(p, quirks=quirks)
+    f = df.DeviceFlow(transport(), FakeClock(), p)
     f.start()
     return f
 
@@ -100,10 +114,9 @@ def who(p, access_token, headers=None):
     gc.collect()
     r = transport().get(p.whoami_url, bearer=access_token,
                         headers=p.whoami_headers if headers is None else headers)
-    return P.display_name(r.data()) if r.status_code == 200 else r.status_code
+    return display_name(r.data()) if r.status_code == 200 else r.status_code
 
 
 def refresh(p, c, rt):
     gc.collect()
-    return df.refresh(transport(), p.refresh_endpoint, c.client_id, rt, c.client_secret,
-                      None, p.quirks)
+    return df.refresh(transport(), p, rt)

@@ -1,19 +1,22 @@
 """The pairing app: one state machine from power-on to "Paired as <name>".
 
 BOOT -> WIFI -> (SYNC) -> CHECK (stored token: valid, or refresh) -> PAIRED
+                       \\-> RESUME (a code on screen before a reset) -> POLLING
                                  \\-> IDLE -> START -> POLLING -> PAIRED
 Each ``step()`` does at most one network request and returns how many ms it wants to wait, so
-the caller polls the button in between. Everything (screen, button, Wi-Fi, HTTP, clock, flash,
-LED, RTC) is passed in; nothing here imports ``machine`` or ``network``. Every failure ends
-in a screen that says what happened and a way back (automatic retry or a button press);
-tokens are never lost to a transient error and never shown.
+the caller polls the button in between. The app is the button, the states, the screens and the
+LED; the tokens are the ``session.Session``'s (the app knows no token field) and one pairing
+is a ``device_flow.DeviceFlow``. Everything (screen, button, Wi-Fi, HTTP, clock, flash, LED,
+RTC) is passed in; nothing here imports ``machine`` or ``network``. Every failure ends in a
+screen that says what happened and a way back (automatic retry or a button press) - whatever
+a server sends, the button keeps working, unpair included; tokens are never lost to a
+transient error and never shown.
 """
 
 import gc
 
 from . import device_flow as df
-from .errors import DevicePairError, PairingRequired
-from .providers import discover, display_name
+from .errors import DevicePairError, PairingRequired, StorageError
 
 BOOT = "boot"
 WIFI = "wifi"
@@ -36,41 +39,52 @@ LED_PATTERNS = {WIFI: (100, 400), SYNC: (100, 400), IDLE: (1000, 1000), START: (
 TICK_MS = 25
 CONFIRM_MS = 10000
 REFRESH_MARGIN_S = 120
+SAVE_RETRY_MS = 30000
 RETRY_MAX_MS = 300000
 
 
-def _get(p, key, default=None):
-    if isinstance(p, dict):
-        return p.get(key, default)
-    return getattr(p, key, default)
-
-
 class App:
-    def __init__(self, cfg, screen, clock, transport, store, provider, button=None, wifi=None,
-                 led=None, rtc=None, timesync=None, version="", log=None):
-        self.cfg = cfg
+    """``App(screen, clock, session, button=, wifi=, led=, rtc=, timesync=, ntp_host=,
+    pairing_store=, task=, version=, log=)``: all but the first three optional."""
+
+    def __init__(self, screen, clock, session, button=None, wifi=None, led=None, rtc=None,
+                 timesync=None, ntp_host="pool.ntp.org", pairing_store=None, task=None,
+                 version="", log=None):
         self.screen = screen
         self.clock = clock
-        self.transport = transport
-        self.store = store
-        self.provider = provider
+        self.session = session
         self.button = button
         self.wifi = wifi
         self.led = led
         self.rtc = rtc
         self.timesync = timesync
+        self.ntp_host = ntp_host
+        self.pairing_store = pairing_store
+        self.task = task
         self.version = version
         self.log = log or (lambda msg: None)
+        self.watchers = []
+        if task is not None:
+            self.watchers.append(task.event)
         self.state = None
-        self.tokens = None
         self.flow = None
-        self.name = None
         self._wake = clock.ticks_ms()
         self._failures = 0
         self._after_error = IDLE
+        self._auto_retry = False
         self._shown_left = None
         self._offline_shown = False
+        self._was_paired = False
+        self._save_retry = None
         self._enter(BOOT)
+
+    @property
+    def name(self):
+        return self.session.name
+
+    def watch(self, fn):
+        """Call ``fn("paired")`` / ``fn("unpaired")`` when the board becomes (un)paired."""
+        self.watchers.append(fn)
 
     # -- helpers ----------------------------------------------------------------------------
     def _enter(self, state, wait_ms=0):
@@ -79,6 +93,13 @@ class App:
         self.state = state
         self._since = self.clock.ticks_ms()
         self._wake = self.clock.ticks_add(self._since, wait_ms)
+        if state == PAIRED and not self._was_paired:
+            self._notify("paired")
+
+    def _notify(self, what):
+        self._was_paired = what == "paired"
+        for fn in self.watchers:
+            fn(what)
 
     def _due(self):
         return self.clock.ticks_diff(self.clock.ticks_ms(), self._wake) >= 0
@@ -86,7 +107,7 @@ class App:
     def _fail(self, e, then, auto=True):
         """Show ``e``; retry automatically (transient) or on a press."""
         gc.collect()  # a fragmented heap is one cause: the retry starts with garbage freed
-        msg = e.message if isinstance(e, DevicePairError) else repr(e)
+        msg = e.message if isinstance(e, DevicePairError) else _internal(e)
         self.log("error: " + msg)
         self.screen.error(msg)
         self._after_error = then
@@ -111,10 +132,30 @@ class App:
                 % period < pat[0]
         self.led.value(1 if on else 0)
 
+    def _show_paired(self):
+        self.screen.paired(self.session.name or "?")
+
     # -- the loop body ------------------------------------------------------------------------
     def step(self):
         """Run one slice of work; returns ms until the next call is useful (<= TICK_MS)."""
         ev = self.button.poll() if self.button else None
+        try:
+            wait = self._step(ev)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever a server sent: a screen, not a crash
+            # A bug or a byte sequence nothing caught: show it, and go back to a state where
+            # the button works (a paired board keeps its tokens: refresh or unpair from there).
+            self.flow = None
+            self._fail(e if isinstance(e, DevicePairError) else _Internal(e),
+                       CHECK if self.session.paired else IDLE)
+            wait = TICK_MS
+        self._led()
+        if wait is None:
+            wait = TICK_MS
+        return max(0, min(wait, TICK_MS))
+
+    def _step(self, ev):
         if self.wifi is not None:
             self.wifi.step()
             if not self.wifi.connected and self.state in _NET_STATES:
@@ -123,31 +164,45 @@ class App:
                     self._offline_shown = True
                 if self.state == POLLING and ev == "short":
                     self._cancel()
-                elif self.state == POLLING and self.flow.seconds_left() == 0:
-                    self.flow.step()
+                elif self.state == POLLING and self.flow.check_deadline():
                     self._flow_done()
-                self._led()
+                elif self.state == PAIRED and ev == "long":
+                    self._enter(CONFIRM)
+                    self.screen.unpair_confirm()
                 return TICK_MS
             if self._offline_shown:
                 self._offline_shown = False
                 if self.state == POLLING:
                     self._show_pairing()
                 elif self.state == PAIRED:
-                    self.screen.paired(self.name or "?")
-        handler = getattr(self, "_s_" + self.state)
-        wait = handler(ev)
-        self._led()
-        if wait is None:
-            wait = TICK_MS
-        return max(0, min(wait, TICK_MS))
+                    self._show_paired()
+        if self.session.save_pending and self._save_retry is None:
+            self._storage_failed(StorageError("flash full"))
+        elif self._save_retry is not None and self.clock.ticks_diff(
+                self.clock.ticks_ms(), self._save_retry) >= 0:
+            self._retry_save()
+        return getattr(self, "_s_" + self.state)(ev)
+
+    def _retry_save(self):
+        try:
+            self.session.retry_save()
+            self._save_retry = None
+            self.log("token store: saved")
+            if self.state == PAIRED:
+                self._show_paired()
+        except StorageError as e:
+            self._storage_failed(e)
+
+    def _storage_failed(self, e):
+        """Flash refused the tokens: they are kept in RAM and used from there; say so, and
+        try the write again every 30 s."""
+        self.log("token store: " + e.message + " - tokens kept in RAM, retrying")
+        self.screen.status(e.message + ": retrying")
+        self._save_retry = self.clock.ticks_add(self.clock.ticks_ms(), SAVE_RETRY_MS)
 
     def _s_boot(self, ev):
         self.screen.booting(self.version)
-        self.tokens = self.store.load()
-        if self.tokens is None and getattr(self.store, "last_error", None):
-            self.log("token store: " + self.store.last_error)
-        if self.tokens:
-            self.name = self.tokens.get("name")
+        self.session.load()
         self._enter(WIFI if self.wifi is not None else SYNC)
 
     def _s_wifi(self, ev):
@@ -157,78 +212,69 @@ class App:
     def _s_sync(self, ev):
         if self.clock.unix_time() is None and self.timesync is not None:
             try:
-                self.timesync(self.rtc, self.cfg.ntp_host)
+                self.timesync(self.rtc, self.ntp_host)
             except DevicePairError as e:
                 return self._fail(e, SYNC)
-        p = self.provider
-        if _get(p, "issuer") and not _get(p, "token_endpoint"):
+        s = self.session
+        if s.client.issuer:
             # generic provider with only an issuer: its discovery document, read once now that
             # the network and the clock (certificate dates) are up
             self.screen.status("Reading provider settings...")
+            from .providers import discover  # once: providers.py is not kept loaded
+
             try:
-                discover(p, self.transport, getattr(self.cfg, "allow_insecure_http", False))
+                s.client = discover(s.client, s.transport)
             except DevicePairError as e:
                 return self._fail(e, SYNC)
             self.log("provider endpoints discovered")
         self._failures = 0
-        self._enter(CHECK if self.tokens else IDLE)
-        if not self.tokens:
+        if not s.paired and self._resume():
+            return
+        self._enter(CHECK if s.paired else IDLE)
+        if not s.paired:
             self.screen.idle()
+
+    def _resume(self):
+        """A code that was on screen when the board reset: poll it again until its deadline
+        (one past it is dropped silently). True when resumed."""
+        ps = self.pairing_store
+        snap = ps.load() if ps is not None else None
+        if snap is None:
+            return False
+        f = df.DeviceFlow(self.session.transport, self.clock, self.session.client)
+        if not f.resume(snap, self.clock.unix_time()):
+            ps.clear()
+            return False
+        self.flow = f
+        self.log("pairing: resumed the code shown before the reset")
+        self._enter(POLLING)
+        self._show_pairing()
+        return True
 
     def _s_check(self, ev):
         """A stored token: use it if still valid, else refresh; then say who we are."""
-        if not self.store.access_valid(self.tokens, REFRESH_MARGIN_S):
-            if not self._refresh():
-                return
-        if self.name is None:
-            self._whoami()
+        s = self.session
+        if not s.valid(REFRESH_MARGIN_S) and not self._refresh():
+            return
+        if s.name is None:
+            s.whoami()
         self._failures = 0
         self._enter(PAIRED)
-        self.screen.paired(self.name or "?")
+        self._show_paired()
 
     def _refresh(self):
-        p = self.provider
-        rt = self.tokens.get("refresh_token")
-        # a device-flow proxy answers only the device grant: no refresh_endpoint, pair again
-        url = _get(p, "refresh_endpoint", _get(p, "token_endpoint"))
-        if not (rt and url):
-            self._unpair("Sign-in expired")
-            return False
         try:
-            new = df.refresh(self.transport, url, self.cfg.client_id, rt,
-                             self.cfg.client_secret, None, _get(p, "quirks"))
+            self.session.refresh()
         except PairingRequired:
             self._unpair("Sign-in expired")
             return False
+        except StorageError as e:
+            self._storage_failed(e)  # refreshed: the new tokens are in RAM
+            return True
         except DevicePairError as e:
             self._fail(e, CHECK)  # tokens kept; retried automatically when transient
             return False
-        if self.name:
-            new["name"] = self.name
-        self.tokens = self.store.update_after_refresh(self.tokens, new)
-        self.log("token refreshed")
         return True
-
-    def _whoami(self):
-        url = _get(self.provider, "whoami_url") or self.cfg.api_url
-        if not url:
-            return
-        try:
-            r = self.transport.get(url, bearer=self.tokens["access_token"],
-                                   headers=_get(self.provider, "whoami_headers"))
-            if r.status_code == 401:  # revoked or expired early: refresh (or pair) next
-                self.log("who-am-I: HTTP 401, token no longer accepted")
-                self.store.invalidate(self.tokens)
-            elif r.status_code == 200:
-                name = display_name(r.data())
-                if name:
-                    self.name = name
-                    self.tokens["name"] = name
-                    self.tokens = self.store.save(self.tokens)
-            else:
-                self.log("who-am-I: HTTP %d" % r.status_code)
-        except DevicePairError as e:
-            self.log("who-am-I: " + e.message)
 
     def _s_idle(self, ev):
         if ev == "short":
@@ -238,12 +284,8 @@ class App:
     def _s_start(self, ev):
         if ev == "short":
             return self._cancel()
-        p = self.provider
-        c = self.cfg
-        self.flow = df.DeviceFlow(self.transport, self.clock, c.client_id,
-                                  _get(p, "device_authorization_endpoint"),
-                                  _get(p, "token_endpoint"), _get(p, "scope") or c.scope,
-                                  c.extra_params, c.client_secret, _get(p, "quirks"))
+        s = self.session
+        self.flow = df.DeviceFlow(s.transport, self.clock, s.client)
         try:
             self.flow.start()
         except DevicePairError as e:
@@ -254,6 +296,15 @@ class App:
         self._show_pairing()
         self.log("pairing: open %s and enter %s" % (self.flow.verification_uri,
                                                     self.flow.user_code))
+        ps = self.pairing_store
+        if ps is not None:
+            snap = self.flow.snapshot(self.clock.unix_time())
+            try:
+                if snap is not None:
+                    ps.save(snap)
+            except OSError:
+                self.log("pairing: could not keep the code on flash (it will not survive "
+                         "a reset)")
 
     def _show_pairing(self):
         f = self.flow
@@ -261,10 +312,15 @@ class App:
         self.screen.pairing(f.user_code, f.verification_uri, f.verification_uri_complete,
                             self._shown_left)
 
+    def _end_flow(self):
+        self.flow = None
+        if self.pairing_store is not None:
+            self.pairing_store.clear()
+
     def _cancel(self):
         if self.flow:
             self.flow.cancel()
-        self.flow = None
+        self._end_flow()
         self.log("pairing cancelled")
         self._enter(IDLE)
         self.screen.idle()
@@ -283,24 +339,24 @@ class App:
         if left != self._shown_left:
             self._shown_left = left
             self.screen.countdown(left)
-        if hasattr(self.screen, "tick"):
-            self.screen.tick()
+        self.screen.tick()
         return wait
 
     def _flow_done(self):
         f = self.flow
-        self.flow = None
+        self._end_flow()
         if f.state == df.DONE:
             self.screen.approved()
-            tokens = f.tokens
-            f.tokens = None
-            self.tokens = self.store.save(tokens)  # first: kept even if who-am-I fails
-            self.name = None
-            self._whoami()
+            s = self.session
+            try:
+                s.adopt(f.take_tokens())  # first: kept (RAM or flash) even if who-am-I fails
+            except StorageError as e:
+                self._storage_failed(e)
+            s.whoami()
             self._failures = 0
             self._enter(PAIRED)
-            self.screen.paired(self.name or "?")
-            self.log("paired as %s" % (self.name or "?"))
+            self._show_paired()
+            self.log("paired as %s" % (s.name or "?"))
         elif f.state == df.DENIED:
             self._enter(DENIED)
             self.screen.denied()
@@ -311,6 +367,9 @@ class App:
             self._fail(f.error, START, auto=False)
 
     def _s_paired(self, ev):
+        s = self.session
+        if not s.paired:  # the user's task met a revoked refresh token
+            return self._unpair("Sign-in expired")
         if ev == "long":
             self._enter(CONFIRM)
             self.screen.unpair_confirm()
@@ -320,22 +379,27 @@ class App:
             if held > 300:
                 self.screen.hold_progress(min(1.0, held / self.button.long_ms))
         elif ev == "double":
-            self._whoami()
-            self.screen.paired(self.name or "?")
-        if not self.store.access_valid(self.tokens, REFRESH_MARGIN_S) and self._refresh():
-            self.screen.paired(self.name or "?")
+            s.whoami()
+            self._show_paired()
+        if not s.valid(REFRESH_MARGIN_S):
+            if self._refresh():
+                self._show_paired()
+            return
+        if self.task is not None and self.task.step() and not s.paired:
+            self._unpair("Sign-in expired")
 
     def _s_confirm_unpair(self, ev):
         if ev == "short":
             return self._unpair(None)
         if self.clock.ticks_diff(self.clock.ticks_ms(), self._since) > CONFIRM_MS or ev:
             self._enter(PAIRED)
-            self.screen.paired(self.name or "?")
+            self._show_paired()
 
     def _unpair(self, reason):
-        self.store.clear()
-        self.tokens = None
-        self.name = None
+        self.session.unpair()
+        self._save_retry = None
+        if self._was_paired:
+            self._notify("unpaired")
         self.log("unpaired" + (": " + reason if reason else ""))
         self._enter(IDLE)
         if reason:
@@ -351,10 +415,32 @@ class App:
     _s_expired = _s_denied
 
     def _s_error(self, ev):
+        if ev == "long" and self.session.paired:  # unpair stays in reach whatever failed
+            self._enter(CONFIRM)
+            self.screen.unpair_confirm()
+            return
         if ev == "short" or (self._auto_retry and self._due()):
             if self._after_error == START:
                 self.screen.status("Requesting code...")
+            elif self._after_error == IDLE:
+                self.screen.idle()
             self._enter(self._after_error)
+
+
+class _Internal(DevicePairError):
+    """Something nothing else caught (a bug, or input no check foresaw): transient, so the
+    app retries on its own from a safe state."""
+
+    transient = True
+
+    def __init__(self, e):
+        DevicePairError.__init__(self, _internal(e))
+
+
+def _internal(e):
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    return "internal error (%s)" % type(e).__name__
 
 
 class Tee:

@@ -24,8 +24,8 @@ PROVIDER_PARAMS = ("domain", "tenant", "realm", "base_url", "issuer", "auth_serv
                    "api_base_url", "audience")
 _URLS = ("device_authorization_endpoint", "token_endpoint", "userinfo_endpoint", "api_url")
 _STRINGS = ("hostname", "country", "provider", "client_id", "client_secret", "scope",
-            "ca_file", "token_file", "ntp_host")
-_OTHER = ("wifi", "extra_params", "allow_insecure_http", "oled_height")
+            "ca_file", "token_file", "pairing_file", "ntp_host", "task")
+_OTHER = ("wifi", "extra_params", "allow_insecure_http", "oled_height", "task_args")
 KNOWN = _URLS + _STRINGS + _OTHER + PROVIDER_PARAMS
 # Parameters devicepair sends itself: an extra_params entry must not replace them.
 _RESERVED = ("client_id", "client_secret", "scope", "grant_type", "device_code",
@@ -37,6 +37,7 @@ _DEFAULTS = {"hostname": "devicepair", "country": None, "provider": "generic",
              "userinfo_endpoint": None, "api_url": None, "client_id": None,
              "client_secret": None, "scope": DEFAULT_SCOPE, "ca_file": None,
              "allow_insecure_http": False, "token_file": "tokens.json",
+             "pairing_file": "pairing.json", "task": None,
              "ntp_host": "pool.ntp.org", "oled_height": 64}
 
 
@@ -116,6 +117,7 @@ class Config:
         self.wifi = []
         self.provider_params = {}
         self.extra_params = {}
+        self.task_args = {}
 
     def __repr__(self):
         return "<Config provider=%s client_id=%s wifi=%s>" % (
@@ -178,6 +180,24 @@ class Config:
         if c.ca_file is not None and c.ca_file.lower().endswith(".pem"):
             raise ConfigError("ca_file", "must be DER, not PEM (python tools/pem2der.py in out)")
         c.token_file = _str(d, "token_file", c.token_file)
+        c.pairing_file = _str(d, "pairing_file", c.pairing_file)
+        if c.pairing_file == c.token_file:
+            raise ConfigError("pairing_file", "must not be the token_file")
+        c.task = _str(d, "task")
+        if c.task is not None and (len(c.task) > 40 or c.task[0] in ".0123456789" or
+                                   c.task.strip(_HOST_OK.replace("-", "_.")) or ".." in c.task):
+            raise ConfigError("task", 'must be a module name like "my_task" (my_task.py)')
+        args = d.get("task_args", {})
+        if not isinstance(args, dict) or len(args) > 16:
+            raise ConfigError("task_args", 'must be an object like {"url": "..."} (16 keys at most)')
+        for k in args:
+            v = args[k]
+            if not isinstance(k, str) or not k or len(k) > 32:
+                raise ConfigError("task_args", "keys must be short non-empty strings")
+            if not (type(v) in (int, float, bool) or isinstance(v, str) and len(v) <= 256):
+                raise ConfigError("task_args." + _name(k), "must be a number, true/false or a "
+                                  "string of at most 256 characters")
+        c.task_args = dict(args)
         c.ntp_host = _str(d, "ntp_host", c.ntp_host)
         return c
 

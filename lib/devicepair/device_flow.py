@@ -10,6 +10,7 @@ never names a provider. It never prints or logs a token.
 import gc
 
 from .errors import DevicePairError, ProviderError, ResponseError, PairingRequired
+from .urls import is_loopback_host, split_url
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -26,6 +27,7 @@ MAX_BACKOFF_MS = 60000
 _MAX_INTERVAL = 600
 _MAX_EXPIRES = 86400
 _MAX_STR = 4096
+_LAST_POLL_MS = 1000
 
 
 def _number(d, key, default, lo, hi):
@@ -37,13 +39,13 @@ def _number(d, key, default, lo, hi):
         v = None
     elif isinstance(v, str):
         try:
-            v = int(v.strip())
+            v = int(v.strip()) if len(v) < 16 else None
         except ValueError:
             v = None
-    elif isinstance(v, float):
-        v = int(v)
+    elif isinstance(v, float):  # 1e999 is inf, NaN is not equal to itself: both refused
+        v = int(v) if v == v and -1e15 < v < 1e15 else None
     if not isinstance(v, int) or not lo <= v <= hi:
-        raise ResponseError("server sent a bad %s (%r)" % (key, d.get(key)))
+        raise ResponseError("server sent a bad %s (%s)" % (key, repr(d.get(key))[:24]))
     return v
 
 
@@ -58,9 +60,44 @@ def _text(d, key, required=True):
     return v
 
 
-def _is_url(v):
-    return isinstance(v, str) and (v.startswith("https://") or v.startswith("http://")) \
-        and len(v) > 8 and " " not in v
+def _safe_uri(v, like, insecure):
+    """``v`` if it is a URL fit to show and put into a QR code, else None: https (http only
+    for loopback in development), no user@ part, and - when ``like`` is given - the same
+    scheme, host and port as ``like`` (the verification_uri): a complete URI pointing
+    elsewhere while the text shows the real host would be phishing."""
+    try:
+        u = split_url(v)
+    except ValueError:
+        return None
+    if u[0] != "https" and not (insecure and is_loopback_host(u[1])):
+        return None
+    if like is not None and split_url(like)[:3] != u[:3]:
+        return None
+    return v
+
+
+def _b64token(v):
+    """RFC 6750 b64token: what may follow "Bearer " in a header - nothing else is sent."""
+    n = len(v)
+    while n and v[n - 1] == "=":
+        n -= 1
+    if not n:
+        return False
+    for ch in v[:n]:
+        if not (ch.isalpha() or ch.isdigit()) or ord(ch) > 0x7E:
+            if ch not in "-._~+/":
+                return False
+    return True
+
+
+def description(d):
+    """The server's ``error_description`` fit to show: text only, printable, at most 120
+    characters; None otherwise."""
+    v = d.get("error_description")
+    if not isinstance(v, str):
+        return None
+    v = "".join([ch if 0x20 <= ord(ch) < 0x7F else "?" for ch in v[:120]]).strip()
+    return v or None
 
 
 def _apply_aliases(d, quirks):
@@ -79,6 +116,7 @@ def oauth_error(d, quirks):
             break
     if not err or not isinstance(err, str):
         return None
+    err = "".join([ch for ch in err[:64] if 0x20 <= ord(ch) < 0x7F]).strip() or "error"
     return quirks.get("errors", {}).get(err, err)
 
 
@@ -89,11 +127,19 @@ def _transient_status(status):
 def parse_tokens(d, quirks=None):
     """Validate a token response dict and keep only what the device needs."""
     out = {"access_token": _text(d, "access_token")}
+    if not _b64token(out["access_token"]):
+        raise ResponseError("server sent a bad access_token")
     for k in ("refresh_token", "id_token", "scope"):
         v = _text(d, k, False)
         if v is not None:
+            for ch in v:
+                if not 0x20 <= ord(ch) < 0x7F:
+                    raise ResponseError("server sent a bad " + k)
             out[k] = v
-    out["token_type"] = _text(d, "token_type", False) or "Bearer"
+    tt = _text(d, "token_type", False) or "Bearer"
+    if tt.lower() != "bearer":  # anything else would be sent wrongly as Bearer: refused
+        raise ResponseError("server sent token_type %s, not Bearer" % repr(tt)[:24])
+    out["token_type"] = "Bearer"
     out["expires_in"] = _number(d, "expires_in", None, 0, 10 * 365 * 86400)
     return out
 
@@ -112,27 +158,34 @@ def _token_call(transport, url, fields, quirks):
         if _transient_status(resp.status_code):
             raise ResponseError("server error %d" % resp.status_code, resp.status_code,
                                 resp.retry_after)
-        raise ResponseError("malformed token response (HTTP %d)" % resp.status_code,
-                            resp.status_code)
+        # A truncated or garbled answer is a broken exchange, not a verdict: back off and
+        # ask again (while polling, until the deadline), as for a 5xx.
+        e = ResponseError("malformed token response (HTTP %d)" % resp.status_code,
+                          resp.status_code)
+        e.transient = True
+        raise e
     return resp.status_code, d, resp.retry_after
 
 
-def refresh(transport, token_endpoint, client_id, refresh_token, client_secret=None,
-            scope=None, quirks=None):
-    """Use a refresh token. Returns the new token dict, keeping the old refresh token when the
-    server sends none. Raises PairingRequired on ``invalid_grant``; network and 5xx errors
+def refresh(transport, client, refresh_token):
+    """Use a refresh token at ``client.refresh_endpoint``. Returns the new token dict,
+    keeping the old refresh token when the server sends none. Raises PairingRequired on
+    ``invalid_grant`` (or when the client has no refresh endpoint); network and 5xx errors
     are raised as they are (transient) so the caller keeps the old tokens and retries."""
-    quirks = quirks or {}
+    quirks = client.quirks or {}
+    url = client.refresh_endpoint
+    if not url:
+        raise PairingRequired("invalid_grant", "no refresh endpoint")
     fields = {"grant_type": "refresh_token", "refresh_token": refresh_token,
-              "client_id": client_id, "client_secret": client_secret, "scope": scope}
-    status, d, retry_after = _token_call(transport, token_endpoint, fields, quirks)
+              "client_id": client.client_id, "client_secret": client.client_secret}
+    status, d, retry_after = _token_call(transport, url, fields, quirks)
     err = oauth_error(d, quirks)
     if err:
         if err in ("invalid_grant", "expired_token"):
-            raise PairingRequired(err, d.get("error_description"), status)
+            raise PairingRequired(err, description(d), status)
         if _transient_status(status):
             raise ResponseError("server error %d" % status, status, retry_after)
-        raise ProviderError(err, d.get("error_description"), status)
+        raise ProviderError(err, description(d), status)
     if status != 200:
         raise ResponseError("refresh failed (HTTP %d)" % status, status, retry_after)
     tokens = parse_tokens(d)
@@ -146,18 +199,11 @@ class DeviceFlow:
     ``verification_uri_complete`` (or None), ``message``; ``step()`` until ``state`` is not
     POLLING; then ``tokens`` (DONE) or ``error`` (DENIED / EXPIRED / FAILED)."""
 
-    def __init__(self, transport, clock, client_id, device_authorization_endpoint,
-                 token_endpoint, scope=None, extra_params=None, client_secret=None,
-                 quirks=None):
+    def __init__(self, transport, clock, client):
         self.transport = transport
         self.clock = clock
-        self.client_id = client_id
-        self.device_endpoint = device_authorization_endpoint
-        self.token_endpoint = token_endpoint
-        self.scope = scope
-        self.extra_params = extra_params or {}
-        self.client_secret = client_secret
-        self.quirks = quirks or {}
+        self.client = client
+        self.quirks = client.quirks or {}
         self.state = None
         self.tokens = None
         self.error = None
@@ -168,9 +214,11 @@ class DeviceFlow:
     def start(self):
         """One request. Raises DevicePairError (NetworkError / ResponseError are transient)."""
         q = self.quirks
-        fields = {"client_id": self.client_id, "scope": self.scope}
-        fields.update(self.extra_params)
-        resp = self.transport.post_form(self.device_endpoint, fields, q.get("headers"))
+        cl = self.client
+        fields = {"client_id": cl.client_id, "scope": cl.scope}
+        fields.update(cl.extra_params or {})
+        resp = self.transport.post_form(cl.device_authorization_endpoint, fields,
+                                        q.get("headers"))
         arrived = self.clock.ticks_ms()
         try:
             d = _apply_aliases(resp.data(), q)
@@ -179,25 +227,26 @@ class DeviceFlow:
                                 % resp.status_code, resp.status_code, resp.retry_after)
         err = oauth_error(d, q)
         if err:
-            raise ProviderError(err, d.get("error_description"), resp.status_code)
+            raise ProviderError(err, description(d), resp.status_code)
         if resp.status_code != 200:
             raise ResponseError("device code request failed (HTTP %d)" % resp.status_code,
                                 resp.status_code, resp.retry_after)
         self.device_code = _text(d, "device_code")
         self.user_code = _text(d, "user_code")
-        if len(self.user_code) > 64:
+        if len(self.user_code) > 64 or [ch for ch in self.user_code
+                                        if not 0x20 <= ord(ch) < 0x7F]:
             raise ResponseError("server sent a bad user_code")
         uri = _text(d, "verification_uri")
-        if not _is_url(uri):
+        insecure = self.client.allow_insecure_http
+        if not _safe_uri(uri, None, insecure):
             raise ResponseError("server sent a bad verification_uri")
         self.verification_uri = uri
-        complete = d.get("verification_uri_complete")
-        if not _is_url(complete):
-            complete = None
+        complete = _safe_uri(d.get("verification_uri_complete"), uri, insecure)
+        if complete is None:
             tmpl = q.get("complete_uri")
             if tmpl:
-                complete = tmpl.replace("{verification_uri}", uri).replace(
-                    "{user_code}", self.user_code)
+                complete = _safe_uri(tmpl.replace("{verification_uri}", uri).replace(
+                    "{user_code}", self.user_code), uri, insecure)
         self.verification_uri_complete = complete
         msg = d.get("message")
         self.message = msg if isinstance(msg, str) and len(msg) < 512 else None
@@ -205,12 +254,53 @@ class DeviceFlow:
         self.interval_ms = _number(d, "interval", DEFAULT_INTERVAL, 1, _MAX_INTERVAL) * 1000
         self.interval_ms += q.get("poll_pad_ms", 0)
         self.expires_in = expires
-        self._deadline = self.clock.ticks_add(arrived, expires * 1000)
-        self._next = self.clock.ticks_add(arrived, self.interval_ms)
+        self._begin(arrived, expires * 1000)
+        del d, resp
+
+    def _begin(self, now, left_ms):
+        self._deadline = self.clock.ticks_add(now, left_ms)
+        self._next = self.clock.ticks_add(now, self.interval_ms)
         self._failures = 0
         self.state = POLLING
         self.note = "waiting for approval"
-        del d, resp
+
+    # -- surviving a reset -------------------------------------------------------------------
+    def snapshot(self, unix_now):
+        """What ``resume`` needs to go on polling this code after a reset, as a small dict
+        (the device code is in it: keep it like a secret), or None when the wall clock is not
+        set (the deadline could not be carried over) or the flow is not polling."""
+        if self.state != POLLING or unix_now is None:
+            return None
+        return {"device_code": self.device_code, "user_code": self.user_code,
+                "verification_uri": self.verification_uri,
+                "verification_uri_complete": self.verification_uri_complete,
+                "interval": self.interval_ms // 1000,
+                "expires_at": unix_now + self.seconds_left()}
+
+    def resume(self, snap, unix_now):
+        """Go on polling a code from ``snapshot``; False (and nothing set) when the snapshot
+        is malformed, the wall clock is unset or the code is past its deadline."""
+        try:
+            left = snap["expires_at"] - unix_now
+            interval = snap["interval"]
+            texts = [snap[k] for k in ("device_code", "user_code", "verification_uri")]
+            complete = snap.get("verification_uri_complete")
+        except (KeyError, TypeError):
+            return False
+        if type(left) is not int or type(interval) is not int or not 1 <= interval <= \
+                _MAX_INTERVAL or not 0 < left <= _MAX_EXPIRES or \
+                [t for t in texts if not isinstance(t, str) or not t or len(t) > _MAX_STR] \
+                or not _safe_uri(texts[2], None, self.client.allow_insecure_http) or \
+                complete is not None and not _safe_uri(complete, texts[2],
+                                                       self.client.allow_insecure_http):
+            return False
+        self.device_code, self.user_code, self.verification_uri = texts
+        self.verification_uri_complete = complete
+        self.message = None
+        self.interval_ms = interval * 1000
+        self.expires_in = left
+        self._begin(self.clock.ticks_ms(), left * 1000)
+        return True
 
     # -- polling -----------------------------------------------------------------------------
     def seconds_left(self):
@@ -218,6 +308,20 @@ class DeviceFlow:
             return 0
         left = self.clock.ticks_diff(self._deadline, self.clock.ticks_ms())
         return max(0, (left + 999) // 1000)
+
+    def check_deadline(self):
+        """Expire the code if its deadline has passed, without a request (the app calls it
+        while Wi-Fi is down). True when the flow has finished."""
+        if self.state == POLLING and self.clock.ticks_diff(self._deadline,
+                                                           self.clock.ticks_ms()) <= 0:
+            self._finish(EXPIRED, ProviderError("expired_token", "the code expired"))
+        return self.state != POLLING
+
+    def take_tokens(self):
+        """The tokens of a DONE flow, handed over once: the flow keeps no copy."""
+        t = self.tokens
+        self.tokens = None
+        return t
 
     def cancel(self):
         if self.state == POLLING:
@@ -253,18 +357,33 @@ class DeviceFlow:
         self._failures += 1
         delay = min(self.interval_ms << min(self._failures, 6), MAX_BACKOFF_MS)
         ra = getattr(e, "retry_after", None)
-        if ra is not None and ra >= 0:
+        if ra is not None and ra >= 0:  # the server said when: no doubling on top of it
+            self._failures = 0
             delay = max(self.interval_ms, min(ra * 1000, MAX_BACKOFF_MS * 5))
-        self._next = self.clock.ticks_add(self.clock.ticks_ms(), delay)
+        self._schedule(delay)
         self.note = "%s, retry in %d s" % (e.message, (delay + 999) // 1000)
+
+    def _schedule(self, delay):
+        """Next poll in ``delay`` ms - but when a long backoff would pass the deadline while
+        an interval still fits before it, one last poll comes just before the deadline, so a
+        user who approved during the backoff is not lost to the clock."""
+        c = self.clock
+        now = c.ticks_ms()
+        nxt = c.ticks_add(now, delay)
+        last = c.ticks_add(self._deadline, -_LAST_POLL_MS)
+        if c.ticks_diff(nxt, last) > 0 and \
+                c.ticks_diff(c.ticks_add(now, self.interval_ms), last) <= 0:
+            nxt = last
+        self._next = nxt
 
     def _poll(self):
         q = self.quirks
+        cl = self.client
         fields = {"grant_type": GRANT, "device_code": self.device_code,
-                  "client_id": self.client_id, "client_secret": self.client_secret}
+                  "client_id": cl.client_id, "client_secret": cl.client_secret}
         self.polls += 1
         try:
-            status, d, retry_after = _token_call(self.transport, self.token_endpoint, fields, q)
+            status, d, retry_after = _token_call(self.transport, cl.token_endpoint, fields, q)
         except DevicePairError as e:
             if e.transient:
                 self._backoff(e)
@@ -289,17 +408,17 @@ class DeviceFlow:
             self._next = c.ticks_add(c.ticks_ms(), self.interval_ms)
             self.note = "slow down: every %d s" % (self.interval_ms // 1000)
         elif err == "access_denied":
-            self._finish(DENIED, ProviderError(err, d.get("error_description"), status))
+            self._finish(DENIED, ProviderError(err, description(d), status))
         elif err in ("expired_token", "invalid_grant"):
             # invalid_grant while polling: the server no longer knows the code (Auth0 after
             # expired_token, device-flow proxies): the user starts again.
-            self._finish(EXPIRED, ProviderError("expired_token", d.get("error_description"),
+            self._finish(EXPIRED, ProviderError("expired_token", description(d),
                                                 status))
         elif err:
             if _transient_status(status):
                 self._backoff(ResponseError("server busy (%s)" % err, status, retry_after))
             else:
-                self._finish(FAILED, ProviderError(err, d.get("error_description"), status))
+                self._finish(FAILED, ProviderError(err, description(d), status))
         elif status == 200:
             try:
                 self._finish(DONE, None, parse_tokens(d))

@@ -177,16 +177,21 @@ def fetch(transport, url, keys=KEYS, limit=LIMIT):
     return t.request("GET", url)
 
 
-def configure(p, issuer, transport, insecure=False):
-    """Fill ``p`` (a providers.Provider) from ``issuer``'s discovery document; endpoints set
-    in config.json stay. The document must name the same issuer (OpenID Discovery 4.3)."""
+def endpoints(client, issuer, transport, insecure=False):
+    """The endpoints ``client`` (a client.Client) lacks, from ``issuer``'s discovery document:
+    {field: url} for ``client.with_endpoints``. Endpoints set in config.json stay, so the
+    document only has to name what is missing. It must name the same issuer (OpenID
+    Discovery 4.3)."""
     iss = issuer.rstrip("/")
     check_url("issuer", iss + "/", insecure)
     found = fetch(transport, iss + "/.well-known/openid-configuration")
     if (found.get("issuer") or "").rstrip("/") != iss:
         raise _err("issuer does not match (%s)" % (found.get("issuer") or "none")[:60])
+    out = {}
     for k in KEYS[1:]:
         attr = "whoami_url" if k == "userinfo_endpoint" else k
+        if getattr(client, attr, None) is not None:
+            continue  # configured: kept, whatever the document says
         v = found.get(k)
         if v is None:
             if attr == "whoami_url":
@@ -196,6 +201,7 @@ def configure(p, issuer, transport, insecure=False):
             check_url(k, v, insecure)
         except ConfigError as e:
             raise _err(e.message[8:])
-        if getattr(p, attr, None) is None:
-            setattr(p, attr, v)
-    p.refresh_endpoint = p.refresh_endpoint or p.token_endpoint
+        out[attr] = v
+    if client.refresh_endpoint is None:
+        out["refresh_endpoint"] = out.get("token_endpoint") or client.token_endpoint
+    return out

@@ -65,3 +65,10 @@ class ProviderError(DevicePairError):
 
 class PairingRequired(ProviderError):
     """The refresh token is gone (``invalid_grant``): the device must pair again."""
+
+
+class StorageError(DevicePairError):
+    """Flash refused a write (full, worn). Transient: what was to be written is kept in RAM
+    and the write is tried again."""
+
+    transient = True

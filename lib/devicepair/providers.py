@@ -3,8 +3,9 @@
 Why a table (presets.py) and not a class per provider: every .mpy byte is heap on the board,
 and a preset is only data - a host, three paths, a default scope, a quirks dict for
 ``device_flow`` and a who-am-I URL; the table is read once and its module dropped again.
-``resolve(cfg)`` turns config.json's provider parameters into one small ``Provider`` object
-(the app reads its attributes) or raises ``ConfigError(field, problem)``
+``resolve(cfg)`` turns config.json's client and provider settings into one complete
+``client.Client`` (nothing reads client settings from the config after it) or raises
+``ConfigError(field, problem)``
 naming the missing or unknown setting. Every preset's host can be replaced with ``base_url``
 (Entra sovereign clouds, GitHub Enterprise Server, Keycloak anywhere, local fakes) and its
 user-API host with ``api_base_url``. ``generic`` takes explicit endpoints, or an ``issuer``
@@ -13,18 +14,13 @@ whose discovery document is read on the board by the bounded stream reader in di
 
 import json
 
+from .client import Client
 from .errors import ConfigError
 from .urls import check_url
 
 # config.DEFAULT_SCOPE (not imported: config.mpy is 4 KB): when the user left the scope at the
 # default, the preset's own default applies (Google refuses offline_access, GitHub ignores it).
 CONFIG_DEFAULT_SCOPE = "openid profile offline_access"
-
-
-class Provider:
-    """What pairing needs: ``device_authorization_endpoint``, ``token_endpoint``,
-    ``refresh_endpoint`` (None: the device pairs again instead), ``whoami_url`` (None: no
-    user API), ``whoami_headers``, ``quirks``, ``scope``, ``extra_params``, ``needs``."""
 
 
 def _pkg(mod):
@@ -83,9 +79,10 @@ def _entra_scope(scope):
 
 
 def resolve(cfg, transport=None):
-    """``Provider`` for ``cfg`` (a config.Config or anything with its attributes), or
+    """The ``Client`` for ``cfg`` (a config.Config or anything with its attributes), or
     ConfigError. ``generic`` with an ``issuer`` and no endpoints: with a ``transport`` the
-    discovery document is read now, without one ``p.issuer`` is left set for discover()."""
+    discovery document is read now; without one the client keeps ``issuer`` set and
+    ``discover(client, transport)`` makes the complete client later."""
     c = lambda k: getattr(cfg, k, None)  # noqa: E731
     name = str(c("provider") or "generic")
     needs, host, api, dev, tok, who, scope, quirks, headers = _preset(name)
@@ -93,13 +90,11 @@ def resolve(cfg, transport=None):
     params["client_secret"] = c("client_secret")
     g = params.get
     ub = g("base_url")
-    p = Provider()
-    p.name = name
-    p.needs = needs.split(",") if needs else []
+    needs = needs.split(",") if needs else []
     subs = {}
-    for k in p.needs + ["domain", "tenant", "realm", "auth_server"]:
+    for k in needs + ["domain", "tenant", "realm", "auth_server"]:
         v = g(k)
-        if not (v or k == "domain" and ub) and k in p.needs:
+        if not (v or k == "domain" and ub) and k in needs:
             raise ConfigError(k, 'is missing (needed by provider "%s")' % name)
         if v and k in ("domain", "tenant", "realm", "auth_server"):
             v = v.replace("https://", "").rstrip("/") if k == "domain" else v
@@ -115,10 +110,9 @@ def resolve(cfg, transport=None):
     api = (api or "").split(",") + [""]
     ab = (g("api_base_url") or (ub + api[1] if g("base_url") or not api[0]
                                 else "https://" + api[0])).rstrip("/")
-    insecure = c("allow_insecure_http")
+    insecure = bool(c("allow_insecure_http"))
     if ub:
-        check_url("base_url" if g("base_url") or not p.needs else p.needs[0], ub + "/",
-                  insecure)
+        check_url("base_url" if g("base_url") or not needs else needs[0], ub + "/", insecure)
         check_url("api_base_url", ab + "/", insecure)
     subs["{b}"] = ub + (host[k:] if k >= 0 else "")
     subs["{a}"] = ab
@@ -126,63 +120,52 @@ def resolve(cfg, transport=None):
     # a proxy answers only the device grant, so its token_endpoint is the upstream's (refresh).
     t = c("token_endpoint")
     u = c("userinfo_endpoint")
-    p.device_authorization_endpoint = c("device_authorization_endpoint") or _url(dev, subs)
-    p.token_endpoint = (name != "proxy" and t) or _url(tok, subs)
-    p.refresh_endpoint = t or (None if name == "proxy" else p.token_endpoint)
-    p.whoami_url = u or _url(who, subs) or c("api_url")
-    p.whoami_headers = headers
-    p.quirks = quirks or {}
+    dae = c("device_authorization_endpoint") or _url(dev, subs)
+    te = (name != "proxy" and t) or _url(tok, subs)
+    whoami = u or _url(who, subs) or c("api_url")
     s = c("scope")
     if scope and (s is None or s == CONFIG_DEFAULT_SCOPE):
         s = scope.replace("+", " ")
-    p.scope = s
-    if name == "entra" and p.scope and not u:
-        s = _entra_scope(p.scope)
-        if s is None:
-            p.whoami_url = None
+    if name == "entra" and s and not u:
+        es = _entra_scope(s)
+        if es is None:
+            whoami = None
         else:
-            p.scope = s
-    p.extra_params = dict(c("extra_params") or {})
+            s = es
+    extra = dict(c("extra_params") or {})
     if g("audience"):
-        p.extra_params["audience"] = g("audience")
-    p.issuer = None
-    if not (p.device_authorization_endpoint and p.token_endpoint):
+        extra["audience"] = g("audience")
+    issuer = None
+    if not (dae and te):
         if not g("issuer"):
             raise ConfigError("device_authorization_endpoint",
                               'is missing (provider "generic" needs endpoints or an issuer)')
         check_url("issuer", g("issuer").rstrip("/") + "/", insecure)
         # Discovery needs the network: the app calls discover() once Wi-Fi and the clock are
         # up (or tools/discover.py writes the endpoints into config.json and it never runs).
-        p.issuer = g("issuer")
-        if transport is not None:
-            discover(p, transport, insecure)
-    return p
+        issuer = g("issuer")
+    client = Client(name=name, client_id=c("client_id"), client_secret=c("client_secret"),
+                    scope=s, extra_params=extra, device_authorization_endpoint=dae,
+                    token_endpoint=te,
+                    refresh_endpoint=t or (None if name == "proxy" else te),
+                    whoami_url=whoami, whoami_headers=headers, quirks=quirks or {},
+                    issuer=issuer, allow_insecure_http=insecure)
+    if issuer and transport is not None:
+        client = discover(client, transport)
+    return client
 
 
-def discover(p, transport, insecure=False):
-    """Fill ``p``'s missing endpoints from its ``issuer``'s discovery document (one bounded,
-    streaming GET; discovery.py is loaded for it and dropped again). Raises NetworkError,
-    TLSError or ResponseError ("discovery: ..."); ``p.issuer`` is cleared once done."""
+def discover(client, transport):
+    """A new ``Client`` with the endpoints ``client.issuer``'s discovery document names for
+    what config.json left unset (one bounded, streaming GET; discovery.py is loaded for it
+    and dropped again). Raises NetworkError, TLSError or ResponseError ("discovery: ...")."""
     import sys
 
     keep = _pkg("discovery") in sys.modules
-    from .discovery import configure
+    from .discovery import endpoints
 
     try:
-        configure(p, p.issuer, transport, insecure)
+        found = endpoints(client, client.issuer, transport, client.allow_insecure_http)
     finally:
         _drop("discovery", keep)
-    p.issuer = None
-
-
-def display_name(d):
-    """The name to show from a who-am-I response: the first non-empty string of name,
-    displayName, preferred_username, login, email, userPrincipalName, sub (at most 64 chars)."""
-    if not isinstance(d, dict):
-        return None
-    for k in ("name", "displayName", "preferred_username", "login", "email",
-              "userPrincipalName", "sub"):
-        v = d.get(k)
-        if isinstance(v, str) and v.strip():
-            return v.strip()[:64]
-    return None
+    return client.with_endpoints(**found)

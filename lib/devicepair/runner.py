@@ -45,11 +45,14 @@ def run(make_app, clock, log=print, on_crash=None, max_steps=None):
         except Exception as e:  # noqa: BLE001 - the whole point: any crash restarts safely
             crashes += 1
             steps += 1
-            msg = getattr(e, "message", None) or "%s: %s" % (type(e).__name__, e)
-            log("crash #%d: %s; restarting in %d s" % (crashes, msg, backoff // 1000))
-            _print_exc(e)
             app = None
-            gc.collect()
+            gc.collect()  # a MemoryError leaves little: free the app before saying why
+            msg = getattr(e, "message", None) or "%s: %s" % (type(e).__name__, e)
+            try:
+                log("crash #%d: %s; restarting in %d s" % (crashes, msg, backoff // 1000))
+                _print_exc(e)
+            except MemoryError:
+                pass  # the restart matters more than the report
             if on_crash is not None:
                 try:
                     on_crash(msg)

@@ -42,6 +42,13 @@ class LocalFS:
     def stat(self, path):
         return os.stat(path)
 
+    def sync(self):
+        """Flush the filesystem's caches to flash where the port can (MicroPython's
+        ``os.sync``; CPython's ``os.sync`` on POSIX)."""
+        fn = getattr(os, "sync", None)
+        if fn is not None:
+            fn()
+
     def __repr__(self):
         return "<LocalFS>"
 
@@ -71,6 +78,65 @@ def _check(d):
     if v is not None and type(v) is not int:
         return "expires_at is not a number"
     return None
+
+
+def _replace(fs, tmp, path):
+    """Move the complete temp file over the main file."""
+    try:
+        fs.rename(tmp, path)
+    except OSError:
+        # rename over an existing file refused here: the temp file is complete, so
+        # removing the old one is safe (load() recovers from the temp file).
+        try:
+            fs.remove(path)
+        except OSError:
+            pass
+        fs.rename(tmp, path)
+
+
+def _sync(fs):
+    fn = getattr(fs, "sync", None)
+    if fn is not None:
+        fn()
+
+
+def atomic_write(fs, path, data):
+    """``data`` into ``path`` so that a power cut leaves the old file or the new one:
+    ``path.tmp`` written, flushed and synced, then renamed over ``path``. OSError when flash
+    refuses (the temp file is removed again; the old file is untouched)."""
+    tmp = path + ".tmp"
+    f = fs.open(tmp, "wb")
+    try:
+        try:
+            n = f.write(data)
+            if n is not None and n != len(data):
+                raise OSError(28)  # a short write: flash full
+            f.flush()
+        finally:
+            f.close()
+        _sync(fs)  # the data on flash before the rename makes it the one
+    except OSError:
+        try:  # an incomplete temp file: drop it now (load() would ignore it anyway)
+            fs.remove(tmp)
+        except OSError:
+            pass
+        raise
+    _replace(fs, tmp, path)
+    try:
+        _sync(fs)  # the rename itself on flash too
+    except OSError:
+        pass  # the new file is in place; the next sync (or the port's own) writes it
+
+
+def merge_refresh(old, new):
+    """A refresh response completed from the set it replaces: the fields it omits
+    (refresh_token, scope, name) are kept."""
+    merged = dict(new)
+    if old:
+        for k in ("refresh_token", "scope", "name"):
+            if not merged.get(k) and old.get(k):
+                merged[k] = old[k]
+    return merged
 
 
 class TokenStore:
@@ -153,17 +219,7 @@ class TokenStore:
     # -- writing ---------------------------------------------------------------------------
 
     def _replace(self):
-        """Move the complete temp file over the main file."""
-        try:
-            self.fs.rename(self.tmp, self.path)
-        except OSError:
-            # rename over an existing file refused here: the temp file is complete, so
-            # removing the old one is safe (load() recovers from the temp file).
-            try:
-                self.fs.remove(self.path)
-            except OSError:
-                pass
-            self.fs.rename(self.tmp, self.path)
+        _replace(self.fs, self.tmp, self.path)
 
     def save(self, tokens):
         """Store a token endpoint response (or a stored set, e.g. with a new ``name``)
@@ -172,6 +228,11 @@ class TokenStore:
         ValueError (before touching flash) when there is no access token or the result
         would exceed 8 KB; OSError when flash fails (``load`` still finds a complete set).
         """
+        return self.write(self.record(tokens))
+
+    def record(self, tokens):
+        """The dict ``save`` would store for ``tokens``, without touching flash (a caller
+        whose write failed keeps using it from RAM). ValueError as for ``save``."""
         access = tokens.get("access_token") if isinstance(tokens, dict) else None
         if not isinstance(access, str) or not access:
             raise ValueError("token response has no access_token")
@@ -197,38 +258,20 @@ class TokenStore:
             if exp is None and now is not None and deadline is not None:
                 exp = now + c.ticks_diff(deadline, c.ticks_ms()) // 1000
         rec["expires_at"] = exp
-        data = json.dumps(rec).encode()
-        if len(data) > MAX_FILE:
-            raise ValueError("tokens too large to store (%d bytes)" % len(data))
+        if len(json.dumps(rec)) > MAX_FILE:
+            raise ValueError("tokens too large to store")
         self._mem_token = access
         self._mem_deadline = deadline
-        fs = self.fs
-        f = fs.open(self.tmp, "wb")
-        try:
-            try:
-                n = f.write(data)
-                if n is not None and n != len(data):
-                    raise OSError(28)  # a short write: flash full
-                f.flush()
-            finally:
-                f.close()
-        except OSError:
-            try:  # an incomplete temp file: drop it now (load() would ignore it anyway)
-                fs.remove(self.tmp)
-            except OSError:
-                pass
-            raise
-        self._replace()
+        return rec
+
+    def write(self, rec):
+        """Write a ``record`` atomically (temp file, flush, sync, rename); returns it."""
+        atomic_write(self.fs, self.path, json.dumps(rec).encode())
         return rec
 
     def update_after_refresh(self, old, new):
         """Save a refresh response; fields it omits (refresh_token, scope, name) are kept."""
-        merged = dict(new)
-        if old:
-            for k in ("refresh_token", "scope", "name"):
-                if not merged.get(k) and old.get(k):
-                    merged[k] = old[k]
-        return self.save(merged)
+        return self.save(merge_refresh(old, new))
 
     def clear(self):
         """Unpair: remove the temp file first, then the token file (missing is fine)."""
@@ -261,3 +304,40 @@ class TokenStore:
             c = self.clock
             return c.ticks_diff(self._mem_deadline, c.ticks_ms()) >= margin_s * 1000
         return False
+
+
+class PairingStore:
+    """The in-flight pairing (``DeviceFlow.snapshot()``) on flash, in its own file (never the
+    tokens'), so a reset while the code is on screen resumes polling the same code. Written
+    atomically; ``load`` never raises (a damaged or absurd file is None, and removed)."""
+
+    def __init__(self, path="pairing.json", fs=None):
+        self.path = path
+        self.fs = fs if fs is not None else LocalFS()
+
+    def save(self, snap):
+        """OSError when flash refuses: the pairing goes on, it just would not survive a reset."""
+        atomic_write(self.fs, self.path, json.dumps(snap).encode())
+
+    def load(self):
+        fs = self.fs
+        for p in (self.path + ".tmp", self.path):
+            try:
+                f = fs.open(p, "rb")
+                try:
+                    data = f.read(1025)
+                finally:
+                    f.close()
+                d = json.loads(data.decode()) if 0 < len(data) <= 1024 else None
+            except (OSError, ValueError, RuntimeError, MemoryError):
+                d = None
+            if isinstance(d, dict):
+                return d
+        return None
+
+    def clear(self):
+        for p in (self.path + ".tmp", self.path):
+            try:
+                self.fs.remove(p)
+            except OSError:
+                pass
