@@ -11,8 +11,10 @@ CONFIG ?= config.json
 PROVISION_ARGS ?=
 PYTEST_ARGS ?=
 SIM_ARGS ?=
+LOGIN_ARGS ?=
+TASK ?=
 
-.PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo \
+.PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo login \
 	lint clean
 
 setup: $(VENV)/.installed
@@ -39,6 +41,7 @@ bench: setup
 # Board tools: see README "First pairing". Add DRY_RUN=1 to print the commands only.
 deploy: setup
 	$(PY) tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(ARCH),--arch $(ARCH)) \
+		$(foreach t,$(TASK),--task $(t)) \
 		$(if $(wildcard $(CONFIG)),--config $(CONFIG)) $(if $(DRY_RUN),--dry-run)
 
 flash: setup
@@ -58,6 +61,10 @@ sim: setup
 
 demo: setup
 	MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) tools/sim.py demo $(SIM_ARGS)
+
+# Pair from this machine with the board's own code: checks client id, scopes, provider.
+login: setup
+	$(PY) tools/login.py --config $(CONFIG) $(LOGIN_ARGS)
 
 package: setup
 	$(PY) tools/check_packaging.py --write

@@ -11,8 +11,9 @@ ROOT = os.path.dirname(HERE)
 LIB = os.path.join(ROOT, "lib")
 BOTH = os.path.join(HERE, "both")
 SUPPORT = os.path.join(HERE, "support")
+EXAMPLES = os.path.join(ROOT, "firmware", "examples")  # the example tasks, imported by name
 
-for p in (LIB, SUPPORT, BOTH, HERE, ROOT):
+for p in (LIB, SUPPORT, BOTH, HERE, ROOT, EXAMPLES):
     if p not in sys.path:
         sys.path.insert(0, p)
 
@@ -68,6 +69,7 @@ def mp_path():
         compile_tree(LIB, d)
         compile_tree(SUPPORT, d)
         compile_tree(BOTH, d)
+        compile_tree(EXAMPLES, d)
         compile_tree(os.path.join(ROOT, "boards"), os.path.join(d, "boards"))
         _MPY_DIR = d
     return _MPY_DIR + ":.frozen"

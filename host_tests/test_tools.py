@@ -308,6 +308,17 @@ def test_deploy_dry_run_real_tree_maps_every_module(tmp_path):
     sent = sorted(os.path.basename(a) for a in cp.split()[6:-1])
     assert sent == sorted(m + ".mpy" for m in MODULES)
     assert "fs cp %s :/main.py" % os.path.join(ROOT, "firmware", "main.py") in r.stdout
+    assert "examples" not in r.stdout  # examples go to a board only when named as a task
+
+
+def test_deploy_dry_run_copies_the_named_task(tmp_path):
+    ex = os.path.join(ROOT, "firmware", "examples", "post_reading.py")
+    r = tool("deploy.py", "--port", "P", "--dry-run", "--no-ssd1306", "--build-dir",
+             str(tmp_path / "b"), "--task", ex, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert ":/post_reading.mpy" in r.stdout and "show_value" not in r.stdout
+    r = tool("deploy.py", "--port", "P", "--dry-run", "--task", "nope.txt", cwd=str(tmp_path))
+    assert r.returncode == 2 and "--task nope.txt: not a .py file" in r.stderr
 
 
 def test_deploy_refuses_bad_arguments(tmp_path):

@@ -89,15 +89,17 @@ def _py_files(top):
     return out
 
 
-def make_plan(lib_dir, fw_dir, build_dir, board_file=None, config=None, ca=None):
+def make_plan(lib_dir, fw_dir, build_dir, board_file=None, config=None, ca=None, tasks=()):
     plan = Plan()
     late = []
     for rel in _py_files(lib_dir) if os.path.isdir(lib_dir) else []:
         staged = os.path.join(build_dir, "lib", rel[:-3] + ".mpy")
         plan.compile.append((os.path.join(lib_dir, rel), staged, rel))
         plan.copies.append((staged, "/lib/" + rel[:-3] + ".mpy"))
-    for rel in _py_files(fw_dir) if os.path.isdir(fw_dir) else []:
-        src = os.path.join(fw_dir, rel)
+    fw_files = _py_files(fw_dir) if os.path.isdir(fw_dir) else []
+    fw = [(os.path.join(fw_dir, rel), rel) for rel in fw_files if not rel.startswith("examples/")]
+    fw += [(t, os.path.basename(t)) for t in tasks]  # your task module(s): /<name>.mpy
+    for src, rel in fw:
         if rel in KEEP_SOURCE:
             late.append((src, "/" + rel))
         else:
@@ -276,6 +278,9 @@ def main(argv=None):
                     "armv6m); only native code needs it")
     ap.add_argument("--board", help="copy boards/BOARD.py to /board.py")
     ap.add_argument("--config", help="config.json to copy (checked first), with its ca_file")
+    ap.add_argument("--task", action="append", default=[], metavar="FILE.py",
+                    help="your task module (config.json \"task\"), copied as /NAME.mpy; "
+                    "firmware/examples/ are not deployed unless named here")
     ap.add_argument("--no-ssd1306", action="store_true",
                     help="do not install the ssd1306 OLED driver with mip")
     ap.add_argument("--lib", default=os.path.join(ROOT, "lib"), help=argparse.SUPPRESS)
@@ -320,7 +325,10 @@ def main(argv=None):
     base = [mpremote, "connect", a.port, "resume"]
     plan = make_plan(shown(a.lib), shown(a.firmware), shown(a.build_dir),
                      board_file and shown(board_file), a.config and shown(a.config),
-                     ca and (shown(ca[0]), ca[1]))
+                     ca and (shown(ca[0]), ca[1]), [shown(t) for t in a.task])
+    for t in a.task:
+        if not (t.endswith(".py") and os.path.isfile(t)):
+            return fail("--task %s: not a .py file" % t)
     if not plan.copies:
         return fail("nothing to deploy (no .py files under %s or %s)" % (a.lib, a.firmware))
     # /lib/<pkg> directories are ours alone: modules gone from lib/<pkg> are removed there.

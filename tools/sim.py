@@ -163,8 +163,10 @@ class Simulator:
             if fn.startswith("screen") and (fn.endswith(".png") or fn.endswith(".bin")):
                 os.remove(os.path.join(out, fn))
         e = dict(os.environ)
-        e.update({"MICROPYPATH": mp, "DEVICEPAIR_SIM_OUT": os.path.abspath(out),
-                  "DEVICEPAIR_SIM_SCREEN": screen, "DEVICEPAIR_SIM_STDIN_EOF": "exit"})
+        # the flash folder is on the path as on a board: a task module copied there imports
+        e.update({"MICROPYPATH": mp + ":" + os.path.abspath(flash),
+                  "DEVICEPAIR_SIM_OUT": os.path.abspath(out), "DEVICEPAIR_SIM_SCREEN": screen,
+                  "DEVICEPAIR_SIM_STDIN_EOF": "exit"})
         e.update(env or {})
         self.proc = subprocess.Popen(
             [micropython(), "-X", "heapsize=" + heap, os.path.join(ROOT, "firmware", "main.py")],
@@ -363,11 +365,34 @@ class _Demo:
 
 
 # -- the commands ---------------------------------------------------------------------------
-def _setup(out, fresh, server_args):
+# firmware/examples/<name>.py as the board's task, and the task_args it gets in the simulator
+EXAMPLE_ARGS = {"post_reading": {"url": "{base}/api/readings", "every_s": 10},
+                "survive_revoke": {"url": "{base}/api/readings", "every_s": 5},
+                "show_value": {"url": "{base}/userinfo", "field": "preferred_username",
+                               "label": "Login", "every_s": 10}}
+
+
+def task_config(name, base_url, flash):
+    """Compile firmware/examples/<name>.py onto the simulated flash as <name>.mpy (what
+    ``make deploy TASK=...`` does on a board) -> the config.json keys that run it."""
+    src = os.path.join(ROOT, "firmware", "examples", name + ".py")
+    if not os.path.exists(src):
+        raise RuntimeError("no example %s (firmware/examples: %s)" % (name, ", ".join(
+            sorted(f[:-3] for f in os.listdir(os.path.dirname(src)) if f.endswith(".py")))))
+    subprocess.run([_tool("mpy-cross", "MPY_CROSS"), "-O0", "-o",
+                    os.path.join(flash, name + ".mpy"), src], check=True)
+    args = {}
+    for k, v in EXAMPLE_ARGS.get(name, {}).items():
+        args[k] = v.replace("{base}", base_url) if isinstance(v, str) else v
+    return {"task": name, "task_args": args}
+
+
+def _setup(out, fresh, server_args, task=None):
     flash = os.path.join(out, "flash")
     db = os.path.join(out, "authserver.sqlite3")
     if fresh:
         for p in (os.path.join(flash, "tokens.json"), os.path.join(flash, "tokens.json.tmp"),
+                  os.path.join(flash, "pairing.json"), os.path.join(flash, "pairing.json.tmp"),
                   db, db + ".key.pem"):
             if os.path.exists(p):
                 os.remove(p)
@@ -376,7 +401,7 @@ def _setup(out, fresh, server_args):
           % os.path.join(_rel(out), "mp"), flush=True)
     mp = build_mp(os.path.join(out, "mp"))
     srv = AuthServer(db, server_args, os.path.join(out, "authserver.log"))
-    write_config(flash, srv.url)
+    write_config(flash, srv.url, **(task_config(task, srv.url, flash) if task else {}))
     return srv, mp, flash
 
 
@@ -441,7 +466,7 @@ def cmd_sim(a):
     mode = _terminal_mode(a.screen)
     try:
         try:
-            srv, mp, flash = _setup(out, a.fresh, ["--interval", "1"])
+            srv, mp, flash = _setup(out, a.fresh, ["--interval", "1"], a.task)
         except _START_ERRORS as e:
             return _failed("sim", "could not start: %s" % e)
         if mode == "ansi":  # the board draws on rows 1-34; the log scrolls from row 35 down
@@ -500,7 +525,7 @@ def cmd_demo(a):
     try:
         try:
             srv, mp, flash = _setup(out, True, ["--interval", "1", "--auto-approve",
-                                                str(approve)])
+                                                str(approve)], a.task)
             print("authorization server: %s (approves every code after %d s)"
                   % (srv.url, approve), flush=True)
             deadline = time.monotonic() + a.timeout
@@ -552,6 +577,8 @@ def main(argv=None):
     p.add_argument("--fresh", action="store_true", help="sim: forget tokens and server state")
     p.add_argument("--screen", default="auto", choices=("auto", "ansi", "art", "off"))
     p.add_argument("--wifi", default="", help='sim: DEVICEPAIR_SIM_WIFI, e.g. "drop_after:30"')
+    p.add_argument("--task", metavar="EXAMPLE", help="run firmware/examples/EXAMPLE.py as "
+                   "the board's task (post_reading, show_value, survive_revoke)")
     p.add_argument("--timeout", type=float, default=60, help="demo: seconds before failing")
     p.add_argument("--shots", metavar="DIR", help="demo: copy the ready, pairing (code, QR) "
                    "and paired screens' PNGs to DIR (docs/img)")

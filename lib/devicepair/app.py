@@ -82,6 +82,11 @@ class App:
     def name(self):
         return self.session.name
 
+    @property
+    def needs_press(self):
+        """True when only the button moves the app on (an error no retry fixes)."""
+        return self.state == ERROR and not self._auto_retry
+
     def watch(self, fn):
         """Call ``fn("paired")`` / ``fn("unpaired")`` when the board becomes (un)paired."""
         self.watchers.append(fn)

@@ -189,7 +189,8 @@ class Config:
             raise ConfigError("task", 'must be a module name like "my_task" (my_task.py)')
         args = d.get("task_args", {})
         if not isinstance(args, dict) or len(args) > 16:
-            raise ConfigError("task_args", 'must be an object like {"url": "..."} (16 keys at most)')
+            raise ConfigError("task_args",
+                              'must be an object like {"url": "..."} (16 keys at most)')
         for k in args:
             v = args[k]
             if not isinstance(k, str) or not k or len(k) > 32:

@@ -294,4 +294,5 @@ def create_server(app, store, cfg, key):
     protector = ResourceProtector()
     protector.register_token_validator(BearerValidator(server))
     server.register_endpoint(UserInfoEp(server, resource_protector=protector))
+    server.protector = protector  # the examples' small protected API (web.py, /api/readings)
     return server

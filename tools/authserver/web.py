@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 
+from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 from flask import Flask, jsonify, render_template, request
 
@@ -17,6 +18,7 @@ from .store import Store
 
 log = logging.getLogger("authserver")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+READINGS = 20
 
 
 def _new_token(**_kwargs):
@@ -147,5 +149,28 @@ def create_app(cfg):
     @app.route("/userinfo", methods=["GET", "POST"])
     def userinfo():
         return server.create_endpoint_response("userinfo")
+
+    readings = {}  # user id -> the last READINGS readings it posted (this process only)
+
+    @app.route("/api/readings", methods=["GET", "POST"])
+    @server.protector()
+    def api_readings():
+        """A small protected API for firmware/examples: POST a JSON object (at most 1 KB)
+        with the bearer token; GET returns the last readings this user posted."""
+        user = current_token.row["username"]
+        mine = readings.setdefault(user, [])
+        if request.method == "GET":
+            return jsonify({"readings": mine})
+        if request.content_length is None or request.content_length > 1024:
+            return jsonify({"error": "invalid_request",
+                            "error_description": "a JSON object of at most 1 KB"}), 400
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return jsonify({"error": "invalid_request",
+                            "error_description": "the body must be a JSON object"}), 400
+        body["received_at"] = int(time.time())
+        mine.append(body)
+        del mine[:-READINGS]
+        return jsonify({"ok": True, "count": len(mine)}), 201
 
     return app
