@@ -356,17 +356,3 @@ class App:
                 self.screen.status("Requesting code...")
             self._enter(self._after_error)
 
-
-class Tee:
-    """Send every screen call to several screens (OLED and serial)."""
-
-    def __init__(self, *screens):
-        self.screens = screens
-
-    def __getattr__(self, name):
-        def call(*a):
-            for s in self.screens:
-                fn = getattr(s, name, None)
-                if fn is not None:
-                    fn(*a)
-        return call
