@@ -28,8 +28,10 @@ def read_ca(path):
 def make_app(clock, board=None, config_path="config.json"):
     """Everything the app needs, built from config.json and the board module."""
     from devicepair.config import load_config
-    from devicepair.screen import SerialScreen, OledScreen
-    from devicepair.app import App, Tee
+    from devicepair.screen import Tee
+    from devicepair.screen_serial import SerialScreen
+    from devicepair.screen_oled import OledScreen
+    from devicepair.app import App
     from devicepair.http import Transport
     from devicepair.tokens import TokenStore
     from devicepair.providers import resolve
