@@ -791,12 +791,19 @@ def test_check_packaging_catches_drift_and_write_fixes_it(tmp_path):
     (root / "lib" / "devicepair" / "clock.py").unlink()
     assert "package.json lists devicepair/clock.py, which is not in lib/" in \
         check_packaging.check(str(root))
+    pj = json.loads((root / "package.json").read_text())
+    assert pj["deps"] == [["ssd1306", "latest"]]  # mip install pulls the OLED driver
+    del pj["deps"]
+    (root / "package.json").write_text(json.dumps(pj))
+    assert 'package.json "deps" lacks ssd1306 (manifest.py requires it)' in \
+        check_packaging.check(str(root))
     r = tool("check_packaging.py", "--write", "--root", str(root))
     assert r.returncode == 0, r.stderr
     assert check_packaging.check(str(root)) == []
     assert 'version="9.9.9"' in (root / "manifest.py").read_text()
     pj = json.loads((root / "package.json").read_text())
     assert ["devicepair/newmod.py", "lib/devicepair/newmod.py"] in pj["urls"]
+    assert pj["deps"] == [["ssd1306", "latest"]]
 
 
 def test_package_json_installs_with_mpremote_mip_logic(tmp_path):
