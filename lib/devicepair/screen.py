@@ -66,7 +66,7 @@ class Screen:
     methods, no second copy to keep in step.
     """
 
-    def _forward(self, name, *args):
+    def _forward(self, name, *args) -> bool:
         return False
 
     def booting(self, version):
