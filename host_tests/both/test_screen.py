@@ -462,17 +462,27 @@ def test_the_test_recorder_is_as_strict_as_a_screen():
     raise AssertionError("the recorder accepted a misspelt screen method")
 
 
-def test_pairing_view_is_built_on_the_first_pairing_and_dropped_after():
+def test_pairing_view_is_loaded_for_pairing_and_unloaded_after():
     import sys
 
+    import devicepair
+
+    sys.modules.pop("devicepair.pairing_view", None)  # as on a board that has not paired yet
+    if hasattr(devicepair, "pairing_view"):
+        delattr(devicepair, "pairing_view")
     o, scr = _oled()
     scr.idle()
-    assert scr.view is None
+    assert scr.view is None and "devicepair.pairing_view" not in sys.modules
     scr.pairing("BCDF-GHJK", GH, GH_C, 900)
     assert "devicepair.pairing_view" in sys.modules and scr.view.qr is not None
     scr.polling_note("slow down: 10 s")
     scr.status("Wi-Fi: reconnecting")  # any other screen: the view and its QR code go
     assert scr.view is None and o.all_text() == ["Wi-Fi:", "reconnecting"]
+    assert "devicepair.pairing_view" not in sys.modules  # its code's heap comes back
+    assert "devicepair.qr" in sys.modules  # this test module imported qr itself: kept
     scr.countdown(10)
     scr.polling_note("late")
     assert o.all_text() == ["Wi-Fi:", "reconnecting"]  # not pairing: ignored
+    scr.pairing("MNPQ-RSTV", GH, None, 900)  # and loads again for the next code
+    assert scr.view.code == "MNPQ-RSTV" and _qr(scr) is not None
+    assert o.all_text() == ["github.com/login", "/device", "expires in 15:00"]

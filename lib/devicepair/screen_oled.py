@@ -5,9 +5,10 @@ so does a framebuf.FrameBuffer with a show()). Each screen method draws a whole 
 one show(); countdown(), polling_note(), tick() and repeated hold_progress() calls redraw
 only their own area. Plain screens are a title (2x when it fits) over a wrapped body; text
 that needs more lines than there are scrolls sideways on the last one (``tick``) - never
-silently cut. The pairing screen is pairing_view's, loaded and built on the first pairing
-and dropped (with its QR code) when any other screen is shown, so an idle or paired board
-does not hold them.
+silently cut. The pairing screen is pairing_view's, loaded and built when pairing starts and
+dropped (with its QR code) when any other screen is shown; pairing_view and qr are then
+unloaded too (unless something had imported them before), so a paired board, where the
+user's own code runs, gets their heap back (about 6 KB on a 32-bit board).
 
 Injected: ``framebuf`` (the module whose FrameBuffer renders 2x glyphs; default the board's
 own) and ``clock`` (ticks_ms/ticks_diff/ticks_add; default the system clock). tick() may be
@@ -21,6 +22,23 @@ from .screen import MessageScreen, wrap
 
 _PAIRING = 1
 _HOLD = 2
+
+
+def _modules(drop):
+    # The pairing view's modules (devicepair.pairing_view, .qr) not loaded yet; or, given a
+    # list of them, forget those so their code's heap returns (as providers does with presets)
+    import sys
+
+    pkg = sys.modules[__name__[:-12]]  # "devicepair", less ".screen_oled"
+    out = []
+    for n in ("pairing_view", "qr") if drop is None else drop:
+        if drop is not None:
+            sys.modules.pop(pkg.__name__ + "." + n, None)
+            if hasattr(pkg, n):
+                delattr(pkg, n)
+        elif not hasattr(pkg, n):
+            out.append(n)
+    return out
 
 
 class OledScreen(MessageScreen):
@@ -43,6 +61,7 @@ class OledScreen(MessageScreen):
         self.page_ticks = page_ticks
         self.show_qr = show_qr
         self.view = None  # a pairing_view.PairingView while the pairing screen is up
+        self._loaded = []  # modules the view brought in, unloaded with it
         self.scroll = []  # marquee lines: [x, y, chars, text + gap, offset, tag]
         self._clock = clock
         self._step_ms = step_ms
@@ -52,6 +71,7 @@ class OledScreen(MessageScreen):
         self._mode = mode
         if mode != _PAIRING and self.view is not None:
             self.view = None  # the QR code and the pairing state go with it
+            _modules(self._loaded)
             gc.collect()
         self.clear()
 
@@ -126,6 +146,7 @@ class OledScreen(MessageScreen):
                 seconds_left=None):
         self._begin(_PAIRING)
         if self.view is None:
+            self._loaded = _modules(None)
             from .pairing_view import PairingView
 
             self.view = PairingView(self)
