@@ -806,10 +806,15 @@ def test_check_packaging_catches_drift_and_write_fixes_it(tmp_path):
     assert pj["deps"] == [["ssd1306", "latest"]]
 
 
-def test_package_json_installs_with_mpremote_mip_logic(tmp_path):
+def test_package_json_installs_with_mpremote_mip_logic(tmp_path, monkeypatch):
     """mpremote's own mip code, offline, with a recording transport: every lib/devicepair
-    module lands in /lib/devicepair with the repo's content (relative URLs resolve)."""
+    module lands in /lib/devicepair with the repo's content (relative URLs resolve), and the
+    ssd1306 dependency is asked of the index (recorded here, not fetched: see
+    test_mip_install.py for a real install from a local index)."""
     from mpremote import mip
+
+    deps = []
+    monkeypatch.setattr(mip, "_install_package", lambda t, *a: deps.append(a))
 
     class Transport:
         def __init__(self):
@@ -831,6 +836,7 @@ def test_package_json_installs_with_mpremote_mip_logic(tmp_path):
     with open(os.path.join(LIB_PKG, "__init__.py"), "rb") as f:
         assert t.files["/lib/devicepair/__init__.py"] == f.read()
     assert "/lib/devicepair" in t.dirs
+    assert deps == [("ssd1306", "https://unused.invalid", "/lib", "latest", False)]
 
 
 def test_manifest_declares_package_and_driver():
