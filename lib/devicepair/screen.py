@@ -8,8 +8,8 @@ each call to several screens and forwards exactly these methods, nothing else.
 
 Server text is hostile: everything shown passes ``clean`` (printable ASCII, bounded), and
 no method takes a token. The drawing lives in other modules so a board loads only what it
-uses: screen_serial (console), screen_oled (SSD1306), bigfont (2x glyphs) and pairing_view +
-qr, which the OLED loads on the first pairing only.
+uses: screen_serial (console), screen_oled (SSD1306), bigfont (2x glyphs), and pairing_view +
+qr, which the OLED loads when pairing starts and unloads again after it.
 """
 
 MAXTEXT = 200
