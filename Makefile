@@ -18,10 +18,12 @@ TASK ?=
 	lint clean
 
 setup: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt tools/interop/package-lock.json
+$(VENV)/.installed: requirements-dev.txt requirements-stubs.txt tools/interop/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	rm -rf $(VENV)/typings
+	$(PY) -m pip install -q --no-deps --target $(VENV)/typings -r requirements-stubs.txt
 	npm ci --prefix tools/interop --no-audit --no-fund
 	@touch $@
 
@@ -69,8 +71,11 @@ login: setup
 package: setup
 	$(PY) tools/check_packaging.py --write
 
+# ruff everywhere; pyright on lib/ and boards/ against the board stubs (pyrightconfig.json;
+# run .venv/bin/pyright alone to see the warnings of its narrowed files too)
 lint: setup
 	$(VENV)/bin/ruff check lib firmware boards tools host_tests
+	$(VENV)/bin/pyright --level error
 
 clean:
 	rm -rf build sim-out .pytest_cache

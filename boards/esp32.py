@@ -20,7 +20,7 @@ def build(cfg=None, machine=None, network=None, ssd1306=None):
         import machine
         import network
         try:
-            import ssd1306
+            import ssd1306  # pyright: ignore[reportMissingImports] - installed by mip
         except ImportError:
             ssd1306 = None
     return _build(NAME, cfg, machine, network, ssd1306, I2C_ID, SDA, SCL, BUTTON, LED)

@@ -25,9 +25,13 @@ def build(cfg=None, machine=None, network=None, ssd1306=None, rp2=None):
         import network
         import rp2
         try:
-            import ssd1306
+            import ssd1306  # pyright: ignore[reportMissingImports] - installed by mip
         except ImportError:
             ssd1306 = None
-    bootsel = rp2.bootsel_button if USE_BOOTSEL else None
+    bootsel = None
+    if USE_BOOTSEL:
+        if rp2 is None:  # parts passed in without it: the board's own
+            import rp2
+        bootsel = rp2.bootsel_button
     return _build(NAME, cfg, machine, network, ssd1306, I2C_ID, SDA, SCL,
                   None if USE_BOOTSEL else BUTTON, LED, bootsel=bootsel)

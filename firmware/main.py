@@ -49,12 +49,14 @@ class _Defaults:
 
 def make_screen(parts, clock):
     """The serial screen, plus the OLED when the board has one."""
-    from devicepair.screen import SerialScreen, OledScreen
-    from devicepair.app import Tee
+    from devicepair.screen_serial import SerialScreen
 
     screen = SerialScreen()
-    if parts.display is not None:
-        screen = Tee(OledScreen(parts.display, parts.width, parts.height), screen)
+    if parts.display is not None:  # the OLED's code only on boards that have one
+        from devicepair.screen import Tee
+        from devicepair.screen_oled import OledScreen
+
+        screen = Tee(OledScreen(parts.display, parts.width, parts.height, clock=clock), screen)
     return screen
 
 

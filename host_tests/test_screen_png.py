@@ -13,8 +13,8 @@ zxingcpp = pytest.importorskip("zxingcpp")
 Image = pytest.importorskip("PIL.Image")
 ImageFilter = pytest.importorskip("PIL.ImageFilter")
 
-from devicepair.screen import OledScreen
-from fakeoled import FakeSSD1306
+from devicepair.screen_oled import OledScreen
+from fakeoled import FakeSSD1306, framebuf
 
 URIS_64 = (
     "https://github.com/login/device?user_code=BCDF-GHJK",
@@ -34,12 +34,12 @@ URIS_32 = (
 
 def _qr_page_png(tmp_path, w, h, uri, name):
     o = FakeSSD1306(w, h)
-    scr = OledScreen(o, w, h, step_ms=0, page_ticks=1)
+    scr = OledScreen(o, w, h, step_ms=0, page_ticks=1, framebuf=framebuf)
     scr.pairing("BCDF-GHJK", "https://example.com/device", uri, 900)
     scr.polling_note("waiting for approval")
-    assert scr._qr is not None, uri
+    assert scr.view.qr is not None, uri
     scr.tick()  # page_ticks=1: straight to the QR page
-    assert scr._page == 1
+    assert scr.view.page == 1
     return o.save_png(str(tmp_path / name)), scr
 
 
@@ -57,7 +57,7 @@ def test_qr_page_decodes(tmp_path, size):
         assert os.path.getsize(path) > 0 and path.startswith(str(tmp_path))
         img = Image.open(path).convert("L")
         assert img.size == ((w + 8) * 4, (h + 8) * 4)
-        assert _decode(img) == [uri], (uri, scr._qr.version, scr._qr_fit)
+        assert _decode(img) == [uri], (uri, scr.view.qr.version, scr.view.qr_fit)
         # a phone is not a scanner: soften the edges and tilt it a little
         shaky = img.filter(ImageFilter.GaussianBlur(1.5)).rotate(4, expand=True, fillcolor=0)
         assert _decode(shaky) == [uri], ("blurred/tilted", uri)
@@ -65,7 +65,7 @@ def test_qr_page_decodes(tmp_path, size):
 
 def test_code_page_has_no_qr(tmp_path):
     o = FakeSSD1306(128, 64)
-    scr = OledScreen(o, 128, 64, step_ms=0)
+    scr = OledScreen(o, 128, 64, step_ms=0, framebuf=framebuf)
     scr.pairing("BCDF-GHJK", "https://github.com/login/device", URIS_64[0], 900)
     img = Image.open(o.save_png(str(tmp_path / "code.png"))).convert("L")
     assert _decode(img) == []
@@ -73,5 +73,5 @@ def test_code_page_has_no_qr(tmp_path):
 
 def test_short_uri_gets_scale_2(tmp_path):
     path, scr = _qr_page_png(tmp_path, 128, 64, URIS_64[0], "scale2.png")
-    assert scr._qr_fit == (2, 1)  # 51 bytes: version 3 with ECC L, 2x2 px modules
+    assert scr.view.qr_fit == (2, 1)  # 51 bytes: version 3 with ECC L, 2x2 px modules
     assert _decode(Image.open(path).convert("L")) == [URIS_64[0]]

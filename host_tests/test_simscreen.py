@@ -7,8 +7,9 @@ whole pairing pages are read for codes that once misread ("PP" a few rows lower 
 import pytest
 
 import simscreen
-from devicepair.screen import OledScreen
-from fakeoled import FakeSSD1306
+from devicepair.bigfont import BigFont
+from devicepair.screen_oled import OledScreen
+from fakeoled import FakeSSD1306, framebuf
 from tools.authserver.codes import ALPHABET
 
 
@@ -44,19 +45,19 @@ def test_de_bruijn_has_every_pair():
 def test_every_pair_of_code_letters_reads_back_at_2x(y):
     s = de_bruijn(ALPHABET)
     o = FakeSSD1306(128, 64)
-    scr = OledScreen(o, 128, 64)
+    font = BigFont(framebuf)
     for i in range(0, len(s) - 1, 7):  # 8 letters a line (what fits), overlapping by one
         text = s[i:i + 8]
         o.fill(0)
         o.text("http://127.0.0.1", 0, 12, 1)  # 1x text above, as on the pairing page
-        scr._big(text, 2, y)
+        font.draw(o, text, 2, y)
         assert simscreen.Screen(bytes(o.buffer)).big() == [text], (text, y)
 
 
 @pytest.mark.parametrize("code", ["VFHZ-ZPPG", "XLKX-NPPQ", "PPVP-VPNF", "RCDP-MLPP"])
 def test_pairing_pages_read_back(code):
     o = FakeSSD1306(128, 64)
-    scr = OledScreen(o, 128, 64, step_ms=0, page_ticks=1)
+    scr = OledScreen(o, 128, 64, step_ms=0, page_ticks=1, framebuf=framebuf)
     url = "http://127.0.0.1:33205/device"
     scr.pairing(code, url, url + "?user_code=" + code, 600)
     lines = [t for _, _, _, t in simscreen.Screen(bytes(o.buffer)).lines()]

@@ -802,18 +802,30 @@ def test_check_packaging_catches_drift_and_write_fixes_it(tmp_path):
     (root / "lib" / "devicepair" / "clock.py").unlink()
     assert "package.json lists devicepair/clock.py, which is not in lib/" in \
         check_packaging.check(str(root))
+    pj = json.loads((root / "package.json").read_text())
+    assert pj["deps"] == [["ssd1306", "latest"]]  # mip install pulls the OLED driver
+    del pj["deps"]
+    (root / "package.json").write_text(json.dumps(pj))
+    assert 'package.json "deps" lacks ssd1306 (manifest.py requires it)' in \
+        check_packaging.check(str(root))
     r = tool("check_packaging.py", "--write", "--root", str(root))
     assert r.returncode == 0, r.stderr
     assert check_packaging.check(str(root)) == []
     assert 'version="9.9.9"' in (root / "manifest.py").read_text()
     pj = json.loads((root / "package.json").read_text())
     assert ["devicepair/newmod.py", "lib/devicepair/newmod.py"] in pj["urls"]
+    assert pj["deps"] == [["ssd1306", "latest"]]
 
 
-def test_package_json_installs_with_mpremote_mip_logic(tmp_path):
+def test_package_json_installs_with_mpremote_mip_logic(tmp_path, monkeypatch):
     """mpremote's own mip code, offline, with a recording transport: every lib/devicepair
-    module lands in /lib/devicepair with the repo's content (relative URLs resolve)."""
+    module lands in /lib/devicepair with the repo's content (relative URLs resolve), and the
+    ssd1306 dependency is asked of the index (recorded here, not fetched: see
+    test_mip_install.py for a real install from a local index)."""
     from mpremote import mip
+
+    deps = []
+    monkeypatch.setattr(mip, "_install_package", lambda t, *a: deps.append(a))
 
     class Transport:
         def __init__(self):
@@ -835,6 +847,7 @@ def test_package_json_installs_with_mpremote_mip_logic(tmp_path):
     with open(os.path.join(LIB_PKG, "__init__.py"), "rb") as f:
         assert t.files["/lib/devicepair/__init__.py"] == f.read()
     assert "/lib/devicepair" in t.dirs
+    assert deps == [("ssd1306", "https://unused.invalid", "/lib", "latest", False)]
 
 
 def test_manifest_declares_package_and_driver():

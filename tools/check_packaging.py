@@ -9,8 +9,10 @@ the package from. So this check runs in the tests, and ``--write`` regenerates t
 * package.json (``mpremote mip install github:OWNER/REPO``): "urls" has exactly one entry per
   .py file under lib/devicepair, ``["devicepair/x.py", "lib/devicepair/x.py"]`` - relative
   URLs, resolved by mip against the package.json location, so any fork or branch works and
-  ``mpremote mip install ./package.json`` installs from a checkout - and "version" equals
-  ``__version__``. Any "deps" are kept as they are.
+  ``mpremote mip install ./package.json`` installs from a checkout - "version" equals
+  ``__version__``, and "deps" names every package manifest.py requires (``["ssd1306",
+  "latest"]``: mip fetches it from its index), so ``mip install`` pulls the OLED driver too.
+  Other "deps" are kept as they are.
 * manifest.py (``FROZEN_MANIFEST=.../manifest.py``): ``metadata(version=...)`` equals
   ``__version__``, ``package("devicepair", base_path="lib", opt=3)`` and ``require("ssd1306")``
   are present (manifest.py is executed here with stand-in functions, as the freezer does).
@@ -50,8 +52,18 @@ def modules(root=ROOT):
     return sorted(out)
 
 
+def requires(root=ROOT):
+    """The packages manifest.py require()s, in order (what package.json "deps" must name)."""
+    return [c[1][0] for c in run_manifest(os.path.join(root, "manifest.py"))
+            if c[0] == "require" and c[1]]
+
+
 def expected_package_json(root=ROOT, deps=None):
     d = {"urls": [[m, "lib/" + m] for m in modules(root)], "version": version(root)}
+    deps = list(deps or [])
+    for name in requires(root):
+        if name not in [dep[0] for dep in deps if isinstance(dep, list) and dep]:
+            deps.append([name, "latest"])
     if deps:
         d["deps"] = deps
     return d
@@ -113,6 +125,11 @@ def check(root=ROOT):
     for t, url in urls:
         if t in want and url != "lib/" + t:
             problems.append("package.json url for %s is %r, expected %r" % (t, url, "lib/" + t))
+    deps = d.get("deps", [])
+    if not isinstance(deps, list) or not all(isinstance(x, list) and len(x) == 2 and
+                                             all(isinstance(v, str) for v in x) for x in deps):
+        problems.append('package.json "deps" must be a list of [package, version] pairs')
+        deps = []
     mf = os.path.join(root, "manifest.py")
     try:
         calls = run_manifest(mf)
@@ -126,6 +143,9 @@ def check(root=ROOT):
         problems.append('manifest.py lacks package("%s", base_path="lib", opt=3)' % PKG)
     if not [c for c in calls if c[0] == "require" and c[1][:1] == ("ssd1306",)]:
         problems.append('manifest.py lacks require("ssd1306")')
+    for c in calls:
+        if c[0] == "require" and c[1] and c[1][0] not in [x[0] for x in deps]:
+            problems.append('package.json "deps" lacks %s (manifest.py requires it)' % c[1][0])
     return problems
 
 

@@ -30,7 +30,7 @@ from devicepair.config import load_config  # noqa: E402
 from devicepair.errors import DevicePairError  # noqa: E402
 from devicepair.http import Transport  # noqa: E402
 from devicepair.providers import resolve  # noqa: E402
-from devicepair.screen import SerialScreen  # noqa: E402
+from devicepair.screen_serial import SerialScreen  # noqa: E402
 from devicepair.session import Session  # noqa: E402
 from devicepair.tokens import TokenStore  # noqa: E402
 

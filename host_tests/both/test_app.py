@@ -5,7 +5,8 @@ pairing, restart, refresh, cancel, expiry, denial and unpair each run in millise
 """
 
 # The whole app (HTTP, TLS, device flow, token store, screen logic) plus this test module and
-# its fakes: an ESP32 without PSRAM has about 110 KB of heap free, a Pico W about 190 KB.
+# its fakes (the recorder derives from devicepair.screen.Screen, so that module is loaded too):
+# an ESP32 without PSRAM has about 110 KB of heap free, a Pico W about 190 KB.
 MP_HEAP = "120K"
 
 from fakeclock import FakeClock
@@ -17,6 +18,7 @@ from scripting import requests_seen, request_count
 from devicepair import app as A
 from devicepair.tokens import TokenStore, PairingStore
 from devicepair.session import Session
+from devicepair.screen import Tee
 from flowkit import client
 
 
@@ -205,7 +207,7 @@ def test_wifi_drop_mid_pairing_pauses_polling():
 
 def test_tee_sends_to_every_screen():
     s1, s2 = RecordingScreen(), RecordingScreen()
-    t = A.Tee(s1, s2)
+    t = Tee(s1, s2)
     t.paired("Ada")
     assert s1.calls == s2.calls == [("paired", "Ada")]
 

@@ -9,13 +9,16 @@ the diff. Passing under MicroPython too proves fakefb draws exactly like the rea
 
 # The runner compiles this module from source (its cwd is first on sys.path): it needs 88 KB
 # to compile and hold these 400 lines plus the snapshot and text-reading helpers. A board
-# pays far less: screen.mpy + qr.mpy + an OledScreen showing a pairing QR hold about 24 KB.
+# pays far less: the screen modules + qr.mpy + an OledScreen showing a pairing QR hold about
+# 27 KB (19.6 KB on a 32-bit board); idle, without the pairing view and QR, 15 KB (10.2 KB).
 MP_HEAP = "96K"
 
 from devicepair import qr
-from devicepair.screen import OledScreen, SerialScreen, clean, host_of, mmss, wrap
+from devicepair.screen import Screen, Tee, clean, host_of, mmss, wrap
+from devicepair.screen_oled import OledScreen
+from devicepair.screen_serial import SerialScreen
 from fakeclock import FakeClock
-from fakeoled import FakeSSD1306
+from fakeoled import FakeSSD1306, framebuf
 
 GH = "https://github.com/login/device"
 GH_C = GH + "?user_code=BCDF-GHJK"
@@ -28,7 +31,12 @@ def _oled(w=128, h=64, **kw):
     # step_ms=0: every tick() is one step; test_tick_follows_the_clock checks real pacing
     o = FakeSSD1306(w, h)
     kw.setdefault("step_ms", 0)
-    return o, OledScreen(o, w, h, **kw)
+    return o, OledScreen(o, w, h, framebuf=framebuf, **kw)
+
+
+def _qr(scr):
+    # the QR code on the pairing screen; None when none is shown (no pairing view, no QR)
+    return scr.view.qr if scr.view else None
 
 
 def _shows(o, fn, *args):
@@ -121,8 +129,8 @@ def test_plain_screens_128x32():
 
 def _qr_region(o, scr):
     # The QR's pixels are exactly its modules (dark = unlit) in a lit quiet zone; its width.
-    q = scr._qr
-    s, quiet = scr._qr_fit
+    q = _qr(scr)
+    s, quiet = scr.view.qr_fit
     side = (q.size + 2 * quiet) * s
     assert quiet >= 1 and s >= 1 and side <= o.height
     y0 = (o.height - side) // 2
@@ -148,12 +156,12 @@ def _pages(w, h):
 
 def test_pairing_pages_128x64():
     scr = _pages(128, 64)
-    assert scr._qr_fit == (2, 1) and scr._qr.size == 29  # version 3 at scale 2 in 64 px
+    assert scr.view.qr_fit == (2, 1) and _qr(scr).size == 29  # version 3 at scale 2 in 64 px
 
 
 def test_pairing_pages_128x32():
     scr = _pages(128, 32)
-    assert scr._qr_fit[0] == 1 and scr._qr.size <= 29
+    assert scr.view.qr_fit[0] == 1 and _qr(scr).size <= 29
 
 
 def _holds(q, want):
@@ -167,24 +175,24 @@ def test_qr_content_and_fit():
                               (32, None, GH)):
         o, scr = _oled(128, h)
         scr.pairing("BCDF-GHJK", GH, complete, 900)
-        _holds(scr._qr, want)
+        _holds(_qr(scr), want)
     # 56 bytes need version 4 (33 modules): scale 1 in 64 px; 32 px gets the plain URI's QR
     o, scr = _oled()
     scr.pairing("BCDF-GHJK", OKTA, OKTA_C, 900)
-    assert scr._qr.size == 33 and scr._qr_fit == (1, 4)
+    assert _qr(scr).size == 33 and scr.view.qr_fit == (1, 4)
     o, scr = _oled(128, 32)
     scr.pairing("BCDF-GHJK", OKTA, OKTA_C, 900)
-    _holds(scr._qr, OKTA)
+    _holds(_qr(scr), OKTA)
     o, scr = _oled(128, 32, page_ticks=2)
     scr.pairing("BCDF-GHJK", "https://login.example-identity-provider.com/oauth2/device",
                 None, 900)  # 57 bytes: no QR fits 32 px at all
     for _ in range(60):  # page 1 stays until its scrolling host line has gone round
-        if scr._page == 0:
+        if scr.view.page == 0:
             scr.tick()
-    assert scr._qr is None and scr._page == 1 and o.all_text() == ["expires in 15:00"]
+    assert _qr(scr) is None and scr.view.page == 1 and o.all_text() == ["expires in 15:00"]
     o, scr = _oled(show_qr=False)
     scr.pairing("BCDF-GHJK", GH, GH_C, 900)  # one page only: ticks redraw nothing
-    assert scr._qr is None and [scr.tick() for _ in range(20)] == [False] * 20
+    assert _qr(scr) is None and [scr.tick() for _ in range(20)] == [False] * 20
 
 
 def test_qr_encoded_once_per_pairing():
@@ -199,18 +207,18 @@ def test_qr_encoded_once_per_pairing():
     try:
         o, scr = _oled(page_ticks=2)
         scr.pairing("BCDF-GHJK", GH, OKTA_C, 900)
-        q = scr._qr
+        q = _qr(scr)
         assert calls == ["M", "L"]  # L might allow scale 2: too long for version 3 though
         for _ in range(12):
             scr.tick()
             scr.countdown(800)
-            assert scr._qr is q
+            assert _qr(scr) is q
         scr.pairing("BCDF-GHJK", GH, OKTA_C, 700)  # the same URI again: reused
-        assert scr._qr is q and len(calls) == 2
+        assert _qr(scr) is q and len(calls) == 2
         scr.pairing("MNPQ-RSTV", GH, OKTA + "?user_code=MNPQ-RSTV", 900)
-        assert scr._qr is not q and len(calls) == 4
+        assert _qr(scr) is not q and len(calls) == 4
         scr.expired()
-        assert scr._qr is None  # freed with the pairing screen
+        assert _qr(scr) is None  # freed with the pairing screen
     finally:
         qr.encode = real
 
@@ -262,13 +270,13 @@ def test_long_hosts_are_never_cut():
 
 def test_code_layouts_and_non_ascii():
     o, scr = _oled()
-    assert scr._bigw("BCDF-GHJK") == 124  # compact 2x: fits 128 on one line
+    assert scr.font.width("BCDF-GHJK") == 124  # compact 2x: fits 128 on one line
     scr.pairing("MWMW-MWMW", GH, None, 900)  # 140 px at 2x: falls back to 1x, centred
     assert o.find_text(26) == "MWMW-MWMW"
     scr.pairing("ABCDEFGHJKLMNPQRSTUV", GH, None, 900)
     assert o.find_text(26) == "ABCDEFGHJKLMNPQR" and o.find_text(34) == "STUV"
     scr.pairing("\u00c7D\x1bF-GHJK", "https://ex\u00e4mple.com/d\x07ev", None, 900)
-    assert o.line_text(8).rstrip() == "ex?mple.com/d?ev" and scr._code == "?D?F-GHJK"
+    assert o.line_text(8).rstrip() == "ex?mple.com/d?ev" and scr.view.code == "?D?F-GHJK"
     scr.error("Zertifikat ung\u00fcltig\x07")
     assert o.all_text() == ["Zertifikat", "ung?ltig?"]
     scr.paired("J\u00fcrgen\n")
@@ -304,12 +312,12 @@ def test_tick_follows_the_clock():
     scr.polling_note("waiting for approval")  # 20 characters: scrolls
     shows = o.shows
     flips = []
-    page = scr._page
+    page = scr.view.page
     for i in range(1, 401):  # 10 s
         clock.advance(25)
         scr.tick()
-        if scr._page != page:
-            page = scr._page
+        if scr.view.page != page:
+            page = scr.view.page
             flips.append(i * 25)
     assert o.shows - shows == 20  # one redraw per step, not per call
     assert flips == [5000, 10000]  # ten steps per page
@@ -318,7 +326,7 @@ def test_tick_follows_the_clock():
 def test_polling_note():
     o, scr = _oled()
     scr.pairing("BCDF-GHJK", GH, GH_C, 900)
-    y = scr._note_box[1]
+    y = scr.view.note_box[1]
     assert _shows(o, scr.polling_note, "slow down: 10 s") == 1
     assert o.find_text(y) == "slow down: 10 s"
     assert _shows(o, scr.polling_note, "slow down: 10 s") == 0
@@ -327,9 +335,9 @@ def test_polling_note():
     scr.tick()
     assert o.line_text(y) == "etwork error, re"
     scr.polling_note("waiting for approval")
-    for _ in range(scr._len - 1):  # flip to the QR page: the note is in the right column
+    for _ in range(scr.view.len - 1):  # flip to the QR page: the note is in the right column
         scr.tick()
-    x, y, w = scr._note_box
+    x, y, w = scr.view.note_box
     assert x > 60 and o.line_text(y, x, w // 8) == "waiting "
     scr.idle()
     assert _shows(o, scr.polling_note, "late") == 0
@@ -411,3 +419,70 @@ def test_serial_is_sanitised_and_same_api():
         assert callable(getattr(OledScreen, n)) and callable(getattr(SerialScreen, n)), n
     for n in dir(OledScreen) + dir(SerialScreen):
         assert "token" not in n  # the screens never see one
+
+
+def test_tee_forwards_the_screen_api_and_a_misspelt_call_fails():
+    lines = []
+    o, oled = _oled(page_ticks=1)
+    t = Tee(oled, SerialScreen(lines.append, prefix=""), Screen())  # Screen(): all no-ops
+    t.pairing("BCDF-GHJK", GH, GH_C, 900)
+    assert lines[0] == "To pair, open " + GH
+    assert oled.view.code == "BCDF-GHJK" and t.tick() is True  # the OLED redrew (page 2)
+    t.paired("Ada")
+    assert lines[-1] == "Paired as Ada" and o.all_text() == ["as Ada"]
+    for bad in ("pairde", "show_code", "countdwon"):
+        try:
+            getattr(t, bad)("x")
+        except AttributeError:
+            continue
+        raise AssertionError("Tee accepted a misspelt screen method: " + bad)
+    assert lines[-1] == "Paired as Ada"
+
+
+def test_every_screen_has_the_whole_api():
+    names = [n for n in dir(Screen) if not n.startswith("_")]
+    assert len(names) == 15 and "pairing" in names and "hold_progress" in names
+    base = Screen()
+    assert base.tick() is False and base.pairing("A", GH) is None  # no-op defaults
+    for cls in (OledScreen, SerialScreen, Tee):
+        assert issubclass(cls, Screen), cls
+
+
+def test_the_test_recorder_is_as_strict_as_a_screen():
+    from appfakes import RecordingScreen
+
+    r = RecordingScreen()
+    r.idle()
+    r.countdown(5)
+    assert r.calls == [("idle",)] and r.latest == {"countdown": ("countdown", 5)}
+    try:
+        r.pairde("x")
+    except AttributeError:
+        return
+    raise AssertionError("the recorder accepted a misspelt screen method")
+
+
+def test_pairing_view_is_loaded_for_pairing_and_unloaded_after():
+    import sys
+
+    import devicepair
+
+    sys.modules.pop("devicepair.pairing_view", None)  # as on a board that has not paired yet
+    if hasattr(devicepair, "pairing_view"):
+        delattr(devicepair, "pairing_view")
+    o, scr = _oled()
+    scr.idle()
+    assert scr.view is None and "devicepair.pairing_view" not in sys.modules
+    scr.pairing("BCDF-GHJK", GH, GH_C, 900)
+    assert "devicepair.pairing_view" in sys.modules and scr.view.qr is not None
+    scr.polling_note("slow down: 10 s")
+    scr.status("Wi-Fi: reconnecting")  # any other screen: the view and its QR code go
+    assert scr.view is None and o.all_text() == ["Wi-Fi:", "reconnecting"]
+    assert "devicepair.pairing_view" not in sys.modules  # its code's heap comes back
+    assert "devicepair.qr" in sys.modules  # this test module imported qr itself: kept
+    scr.countdown(10)
+    scr.polling_note("late")
+    assert o.all_text() == ["Wi-Fi:", "reconnecting"]  # not pairing: ignored
+    scr.pairing("MNPQ-RSTV", GH, None, 900)  # and loads again for the next code
+    assert scr.view.code == "MNPQ-RSTV" and _qr(scr) is not None
+    assert o.all_text() == ["github.com/login", "/device", "expires in 15:00"]

@@ -2,6 +2,8 @@
 asked to show, a button that replays scripted events, a Wi-Fi link that can drop; and
 ``run_app``, which steps an App on its fake clock until a condition holds."""
 
+from devicepair.screen import Screen
+
 
 def run_app(a, until, max_ms=2000000):
     """Step ``a`` (its clock a FakeClock), advancing the clock by each wait, until ``until(a)``;
@@ -15,9 +17,12 @@ def run_app(a, until, max_ms=2000000):
     raise AssertionError("stuck in %s; last screen %r" % (a.state, a.screen.last))
 
 
-class RecordingScreen:
+class RecordingScreen(Screen):
     """Records full-screen calls as (method, args) in ``calls``; small updates (countdown,
-    tick, notes, progress) only keep their latest arguments in ``latest``: bounded memory."""
+    tick, notes, progress) only keep their latest arguments in ``latest``: bounded memory.
+    It is a devicepair.screen.Screen recording what each method forwards (trailing None
+    arguments left out), so a call to a method the base lacks fails (AttributeError) as it
+    would on a board."""
 
     FULL = ("booting", "status", "idle", "pairing", "approved", "paired", "denied", "expired",
             "error", "unpair_confirm", "unpaired")
@@ -26,15 +31,14 @@ class RecordingScreen:
         self.calls = []
         self.latest = {}
 
-    def __getattr__(self, name):
-        calls, latest = self.calls, self.latest
-
-        def rec(*args):
-            if name in RecordingScreen.FULL:
-                calls.append((name,) + args)
-            else:
-                latest[name] = (name,) + args
-        return rec
+    def _forward(self, name, *args):
+        while args and args[-1] is None:  # defaults left out: idle() records ("idle",)
+            args = args[:-1]
+        if name in RecordingScreen.FULL:
+            self.calls.append((name,) + args)
+        else:
+            self.latest[name] = (name,) + args
+        return False
 
     @property
     def last(self):

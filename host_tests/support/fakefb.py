@@ -1,9 +1,10 @@
 """Pure-Python stand-in for MicroPython's ``framebuf`` module, for display tests on CPython.
 
-CPython has no ``framebuf``; SSD1306 drivers and devicepair.screen need FrameBuffer with
-the same clipping, line algorithm and 8x8 font as the C module (extmod/modframebuf.c), so
-that a screen drawn on CPython is bit-for-bit the screen drawn on the board. Mono formats
-only (MONO_VLSB as the SSD1306 uses, MONO_HLSB, MONO_HMSB); slow, but tests are small.
+CPython has no ``framebuf``; SSD1306 drivers and devicepair's OLED screen (its ``framebuf``
+argument) need FrameBuffer with the same clipping, line algorithm and 8x8 font as the C
+module (extmod/modframebuf.c), so that a screen drawn on CPython is bit-for-bit the screen
+drawn on the board. Mono formats only (MONO_VLSB as the SSD1306 uses, MONO_HLSB, MONO_HMSB);
+slow, but tests are small.
 host_tests/both/test_screen.py checks the same drawings against the same snapshots on both
 interpreters, which keeps this file honest. Imports fine under MicroPython too.
 

@@ -446,18 +446,3 @@ def _internal(e):
     if isinstance(e, MemoryError):
         return "out of memory"
     return "internal error (%s)" % type(e).__name__
-
-
-class Tee:
-    """Send every screen call to several screens (OLED and serial)."""
-
-    def __init__(self, *screens):
-        self.screens = screens
-
-    def __getattr__(self, name):
-        def call(*a):
-            for s in self.screens:
-                fn = getattr(s, name, None)
-                if fn is not None:
-                    fn(*a)
-        return call

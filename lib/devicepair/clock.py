@@ -8,13 +8,15 @@ on a board ``ticks_ms`` wraps (every ~12.4 days on most ports).
 import time
 
 try:
-    from time import ticks_ms, ticks_diff, ticks_add, sleep_ms
+    # (pyright: the except branch below defines the same four for CPython, with other types)
+    from time import ticks_ms, ticks_diff, ticks_add, sleep_ms  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython: the same semantics as MicroPython's, period 2**30
     _PERIOD = 1 << 30
     _HALF = 1 << 29
 
     def ticks_ms():
-        return int(time.monotonic() * 1000) & (_PERIOD - 1)
+        t = time.monotonic()  # pyright: ignore[reportAttributeAccessIssue] - CPython only
+        return int(t * 1000) & (_PERIOD - 1)
 
     def ticks_diff(a, b):
         return ((a - b + _HALF) & (_PERIOD - 1)) - _HALF

@@ -71,7 +71,7 @@ def build(name, cfg, machine, network, ssd1306, i2c_id, sda, scl, button=None, l
     height = getattr(cfg, "oled_height", 64) or 64
     i2c = machine.I2C(i2c_id, sda=Pin(sda), scl=Pin(scl), freq=400000)
     display, note = find_oled(i2c, ssd1306, 128, height)
-    pin = irq = None
+    pin, irq = None, False  # no button: no interrupt
     if bootsel is not None:
         from .button import BootselPin
 

@@ -10,8 +10,10 @@ from devicepair.config import Config
 from devicepair.providers import resolve
 from devicepair.http import Transport
 from devicepair.tokens import TokenStore
-from devicepair.screen import OledScreen, SerialScreen
-from devicepair.app import App, Tee
+from devicepair.screen import Tee
+from devicepair.screen_oled import OledScreen
+from devicepair.screen_serial import SerialScreen
+from devicepair.app import App
 from benchclock import Clock
 
 gc.collect()
