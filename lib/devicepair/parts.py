@@ -11,7 +11,8 @@ OLED_ADDRS = (0x3C, 0x3D)
 
 class Parts:
     def __init__(self, name, display=None, width=128, height=64, button_pin=None,
-                 button_irq=True, led=None, wlan=None, net=None, rtc=None, note=None):
+                 button_irq=True, led=None, wlan=None, net=None, rtc=None, note=None,
+                 framebuf=None):
         self.name = name
         self.display = display
         self.width = width
@@ -23,6 +24,7 @@ class Parts:
         self.net = net
         self.rtc = rtc
         self.note = note  # why a part is missing, for the serial log
+        self.framebuf = framebuf  # None: the port's own framebuf module draws the OLED
 
     def __repr__(self):
         return "<Parts %s display=%s button=%s led=%s>" % (
