@@ -83,7 +83,7 @@ def make_app(clock, board=None, config_path="config.json", task=None):
     from devicepair.http import Transport
     from devicepair.providers import resolve
     from devicepair.session import Session
-    from devicepair.tokens import TokenStore, PairingStore
+    from devicepair.tokens import TokenStore
     from devicepair import timesync
 
     client = resolve(cfg)
@@ -121,24 +121,15 @@ def make_app(clock, board=None, config_path="config.json", task=None):
         runner = TaskRunner(task, session, screen, clock, log)
     app = App(screen, clock, session, button=button, wifi=wifi, led=parts.led, rtc=parts.rtc,
               timesync=timesync.sync, ntp_host=cfg.ntp_host,
-              pairing_store=PairingStore(cfg.pairing_file), task=runner,
+              pairing_file=cfg.pairing_file, task=runner,
               version=__version__, log=log)
     del cfg
-    _forget("config", "providers")
-    return app
-
-
-def _forget(*names):
-    """Drop boot-only modules (config checking, preset resolution: ~10 KB of bytecode on a
-    board) once their work is done; a later import loads them again."""
-    import sys
     import devicepair
 
-    for n in names:
-        sys.modules.pop("devicepair." + n, None)
-        if hasattr(devicepair, n):
-            delattr(devicepair, n)
+    for n in ("config", "providers", "parts"):  # boot-only: ~10 KB of bytecode on a board
+        devicepair.forget(n)
     gc.collect()
+    return app
 
 
 def crash_screen(msg):

@@ -11,7 +11,8 @@ again after a growing pause; nothing here needs to catch it. The sensor is the c
 temperature where the port has one (ESP32, Pico W), else a counter - put your sensor there.
 """
 
-every_s = 30
+EVERY_S = 30  # the default; task_args "every_s" overrides it
+every_s = EVERY_S
 URL = None
 _count = [0]
 
@@ -19,7 +20,7 @@ _count = [0]
 def setup(args):
     global URL, every_s
     URL = args["url"]  # a KeyError here is shown as a config error naming task_args
-    every_s = int(args.get("every_s", every_s))
+    every_s = int(args.get("every_s", EVERY_S))
 
 
 def read_sensor():

@@ -11,7 +11,8 @@ show how many unread threads there are. The value is cleaned before it is drawn 
 also sanitises), and a missing field shows as "-".
 """
 
-every_s = 60
+EVERY_S = 60  # the default; task_args "every_s" overrides it
+every_s = EVERY_S
 URL = FIELD = LABEL = None
 COUNT = False
 HEADERS = None
@@ -23,7 +24,7 @@ def setup(args):
     FIELD = args.get("field")
     COUNT = bool(args.get("count", False))
     LABEL = args.get("label") or FIELD or "Count"
-    every_s = int(args.get("every_s", every_s))
+    every_s = int(args.get("every_s", EVERY_S))
     if "api.github.com" in URL:  # GitHub's REST API wants these
         HEADERS = {"Accept": "application/vnd.github+json", "User-Agent": "devicepair"}
 

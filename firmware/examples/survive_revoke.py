@@ -10,7 +10,8 @@ with the readings taken meanwhile still queued (at most 20, oldest dropped)::
     "task_args": {"url": "https://api.example.com/readings"}
 """
 
-every_s = 20
+EVERY_S = 20  # the default; task_args "every_s" overrides it
+every_s = EVERY_S
 URL = None
 queue = []
 _n = [0]
@@ -19,7 +20,7 @@ _n = [0]
 def setup(args):
     global URL, every_s
     URL = args["url"]
-    every_s = int(args.get("every_s", every_s))
+    every_s = int(args.get("every_s", EVERY_S))
 
 
 def paired(session, screen):

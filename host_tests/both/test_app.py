@@ -16,7 +16,7 @@ from appfakes import run_app as _run
 from scripting import script, transport, pending, device_response, token_response
 from scripting import requests_seen, request_count
 from devicepair import app as A
-from devicepair.tokens import TokenStore, PairingStore
+from devicepair.tokens import TokenStore
 from devicepair.session import Session
 from devicepair.screen import Tee
 from flowkit import client
@@ -27,7 +27,7 @@ def _app(base, fs=None, clock=None, wifi=None, **kw):
     fs = fs or FakeFS()
     store = TokenStore("tokens.json", fs, clock)
     s = Session(store, transport(), client(base, whoami_url=base + "/me"), clock)
-    kw.setdefault("pairing_store", PairingStore("pairing.json", fs))
+    kw.setdefault("pairing_file", "pairing.json")
     a = A.App(RecordingScreen(), clock, s, button=ScriptedButton(), wifi=wifi, led=FakeLED(),
               version="test", ntp_host="127.0.0.1", **kw)
     a.store = store  # the tests read what is on flash

@@ -18,7 +18,8 @@ from scripting import requests_seen
 from flowkit import client
 from devicepair import app as A
 from devicepair.session import Session
-from devicepair.tokens import TokenStore, PairingStore
+from devicepair.tokens import TokenStore
+from devicepair import inflight
 
 T0 = 1795435200
 ME = {"json": {"sub": "u1", "name": "Ada Lovelace"}}
@@ -29,7 +30,7 @@ def _app(base, fs, unix=T0):
     s = Session(TokenStore("tokens.json", fs, clock), transport(),
                 client(base, whoami_url=base + "/me"), clock)
     return A.App(RecordingScreen(), clock, s, button=ScriptedButton(),
-                 pairing_store=PairingStore("pairing.json", fs), ntp_host="127.0.0.1")
+                 pairing_file="pairing.json", ntp_host="127.0.0.1")
 
 
 def _until_polling(a):
@@ -53,7 +54,7 @@ def test_reset_while_the_code_is_shown_resumes_the_same_code():
     assert b.screen.last == ("paired", "Ada Lovelace")
     seen = requests_seen(base)
     assert [x["path"].rsplit("/", 1)[1] for x in seen].count("device") == 1
-    assert PairingStore("pairing.json", fs).load() is None  # done: the code is forgotten
+    assert inflight.load("pairing.json", fs) is None  # done: the code is forgotten
 
 
 def test_a_code_past_its_deadline_is_dropped_silently():
@@ -64,7 +65,7 @@ def test_a_code_past_its_deadline_is_dropped_silently():
     b = _app(base, fs, unix=T0 + 61)
     _run(b, lambda b: b.state == A.IDLE)
     assert b.screen.last == ("idle",) and not b.screen.shown("error")
-    assert PairingStore("pairing.json", fs).load() is None
+    assert inflight.load("pairing.json", fs) is None
 
 
 def test_cancel_denied_and_expiry_forget_the_code():
@@ -74,14 +75,14 @@ def test_cancel_denied_and_expiry_forget_the_code():
     fs = FakeFS()
     a = _app(base, fs)
     _until_polling(a)
-    assert PairingStore("pairing.json", fs).load()["device_code"] == "dev-code-1"
+    assert inflight.load("pairing.json", fs)["device_code"] == "dev-code-1"
     _run(a, lambda a: a.state == A.DENIED)
-    assert PairingStore("pairing.json", fs).load() is None
+    assert inflight.load("pairing.json", fs) is None
     a.button.press()
     _run(a, lambda a: a.state == A.POLLING)
     a.button.press()  # cancel
     _run(a, lambda a: a.state == A.IDLE)
-    assert PairingStore("pairing.json", fs).load() is None
+    assert inflight.load("pairing.json", fs) is None
 
 
 def test_garbage_in_the_pairing_file_is_ignored():
@@ -127,7 +128,7 @@ def test_power_cut_at_every_step_of_a_pairing():
             _run(b, lambda b: b.state == A.PAIRED)
         assert b.screen.last == ("paired", "Ada Lovelace"), (k, b.screen.last)
         assert b.session.store.load()["access_token"].startswith("at-"), k
-        assert PairingStore("pairing.json", fs).load() is None, k
+        assert inflight.load("pairing.json", fs) is None, k
         outcomes[k] = b.state
         k += 1
     assert k >= 6, "the pairing made only %d flash steps" % k

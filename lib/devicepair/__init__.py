@@ -13,3 +13,14 @@ def run_async(app, max_steps=None):
     from .aio import run_async as run
 
     return run(app, max_steps)
+
+
+def forget(name):
+    """Drop ``devicepair.<name>`` after its one job (boot-only config checking and preset
+    resolution, the in-flight pairing file), so its bytecode's heap returns; the next import
+    loads it again."""
+    import sys
+
+    sys.modules.pop(__name__ + "." + name, None)
+    if name in globals():
+        del globals()[name]

@@ -45,10 +45,12 @@ RETRY_MAX_MS = 300000
 
 class App:
     """``App(screen, clock, session, button=, wifi=, led=, rtc=, timesync=, ntp_host=,
-    pairing_store=, task=, version=, log=)``: all but the first three optional."""
+    pairing_file=, task=, version=, log=)``: all but the first three optional.
+    ``pairing_file`` (on the session's store's filesystem) keeps the code in flight across a
+    reset; None: a reset forgets it."""
 
     def __init__(self, screen, clock, session, button=None, wifi=None, led=None, rtc=None,
-                 timesync=None, ntp_host="pool.ntp.org", pairing_store=None, task=None,
+                 timesync=None, ntp_host="pool.ntp.org", pairing_file=None, task=None,
                  version="", log=None):
         self.screen = screen
         self.clock = clock
@@ -59,7 +61,7 @@ class App:
         self.rtc = rtc
         self.timesync = timesync
         self.ntp_host = ntp_host
-        self.pairing_store = pairing_store
+        self.pairing_file = pairing_file
         self.task = task
         self.version = version
         self.log = log or (lambda msg: None)
@@ -239,16 +241,22 @@ class App:
         if not s.paired:
             self.screen.idle()
 
+    def _inflight(self, what, *args):
+        """inflight.<what>(file, fs, ...) with the module loaded for this call only."""
+        if self.pairing_file is None:
+            return False
+        from . import inflight, forget
+
+        try:
+            return getattr(inflight, what)(self.pairing_file, self.session.store.fs, *args)
+        finally:
+            forget("inflight")
+
     def _resume(self):
         """A code that was on screen when the board reset: poll it again until its deadline
         (one past it is dropped silently). True when resumed."""
-        ps = self.pairing_store
-        snap = ps.load() if ps is not None else None
-        if snap is None:
-            return False
         f = df.DeviceFlow(self.session.transport, self.clock, self.session.client)
-        if not f.resume(snap, self.clock.unix_time()):
-            ps.clear()
+        if not self._inflight("resume", f, self.clock.unix_time()):
             return False
         self.flow = f
         self.log("pairing: resumed the code shown before the reset")
@@ -301,15 +309,10 @@ class App:
         self._show_pairing()
         self.log("pairing: open %s and enter %s" % (self.flow.verification_uri,
                                                     self.flow.user_code))
-        ps = self.pairing_store
-        if ps is not None:
-            snap = self.flow.snapshot(self.clock.unix_time())
-            try:
-                if snap is not None:
-                    ps.save(snap)
-            except OSError:
-                self.log("pairing: could not keep the code on flash (it will not survive "
-                         "a reset)")
+        try:
+            self._inflight("save", self.flow, self.clock.unix_time())
+        except OSError:
+            self.log("pairing: could not keep the code on flash (it will not survive a reset)")
 
     def _show_pairing(self):
         f = self.flow
@@ -319,8 +322,7 @@ class App:
 
     def _end_flow(self):
         self.flow = None
-        if self.pairing_store is not None:
-            self.pairing_store.clear()
+        self._inflight("clear")
 
     def _cancel(self):
         if self.flow:

@@ -264,43 +264,15 @@ class DeviceFlow:
         self.state = POLLING
         self.note = "waiting for approval"
 
-    # -- surviving a reset -------------------------------------------------------------------
-    def snapshot(self, unix_now):
-        """What ``resume`` needs to go on polling this code after a reset, as a small dict
-        (the device code is in it: keep it like a secret), or None when the wall clock is not
-        set (the deadline could not be carried over) or the flow is not polling."""
-        if self.state != POLLING or unix_now is None:
-            return None
-        return {"device_code": self.device_code, "user_code": self.user_code,
-                "verification_uri": self.verification_uri,
-                "verification_uri_complete": self.verification_uri_complete,
-                "interval": self.interval_ms // 1000,
-                "expires_at": unix_now + self.seconds_left()}
-
-    def resume(self, snap, unix_now):
-        """Go on polling a code from ``snapshot``; False (and nothing set) when the snapshot
-        is malformed, the wall clock is unset or the code is past its deadline."""
-        try:
-            left = snap["expires_at"] - unix_now
-            interval = snap["interval"]
-            texts = [snap[k] for k in ("device_code", "user_code", "verification_uri")]
-            complete = snap.get("verification_uri_complete")
-        except (KeyError, TypeError):
-            return False
-        if type(left) is not int or type(interval) is not int or not 1 <= interval <= \
-                _MAX_INTERVAL or not 0 < left <= _MAX_EXPIRES or \
-                [t for t in texts if not isinstance(t, str) or not t or len(t) > _MAX_STR] \
-                or not _safe_uri(texts[2], None, self.client.allow_insecure_http) or \
-                complete is not None and not _safe_uri(complete, texts[2],
-                                                       self.client.allow_insecure_http):
-            return False
-        self.device_code, self.user_code, self.verification_uri = texts
-        self.verification_uri_complete = complete
+    def resume_code(self, device_code, user_code, verification_uri, complete, interval_s,
+                    left_s):
+        """Go on polling a code shown before a reset (inflight.py checked every value)."""
+        self.device_code, self.user_code = device_code, user_code
+        self.verification_uri, self.verification_uri_complete = verification_uri, complete
         self.message = None
-        self.interval_ms = interval * 1000
-        self.expires_in = left
-        self._begin(self.clock.ticks_ms(), left * 1000)
-        return True
+        self.interval_ms = interval_s * 1000
+        self.expires_in = left_s
+        self._begin(self.clock.ticks_ms(), left_s * 1000)
 
     # -- polling -----------------------------------------------------------------------------
     def seconds_left(self):

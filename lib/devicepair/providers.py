@@ -31,12 +31,9 @@ def _drop(mod, keep):
     """Forget devicepair.<mod> after its one job at boot, so its heap returns - unless it was
     loaded before (a caller that resolves often keeps it)."""
     if not keep:
-        import sys
+        from . import forget
 
-        sys.modules.pop(_pkg(mod), None)
-        pkg = sys.modules.get(_pkg("")[:-1])
-        if hasattr(pkg, mod):
-            delattr(pkg, mod)
+        forget(mod)
 
 
 def _preset(name):
