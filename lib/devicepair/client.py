@@ -23,14 +23,22 @@ class Client:
     preset), ``allow_insecure_http``. Treat it as immutable."""
 
     def __init__(self, **kw):
-        for k in FIELDS:
-            setattr(self, k, kw.pop(k, None))
+        g = kw.pop
+        self.name = g("name", None)
+        self.client_id = g("client_id", None)
+        self.client_secret = g("client_secret", None)
+        self.scope = g("scope", None)
+        self.extra_params = g("extra_params", None) or {}
+        self.device_authorization_endpoint = g("device_authorization_endpoint", None)
+        self.token_endpoint = g("token_endpoint", None)
+        self.refresh_endpoint = g("refresh_endpoint", None)
+        self.whoami_url = g("whoami_url", None)
+        self.whoami_headers = g("whoami_headers", None)
+        self.quirks = g("quirks", None) or {}
+        self.issuer = g("issuer", None)
+        self.allow_insecure_http = g("allow_insecure_http", None)
         if kw:
             raise TypeError("unknown client field " + sorted(kw)[0])
-        if self.quirks is None:
-            self.quirks = {}
-        if self.extra_params is None:
-            self.extra_params = {}
 
     def with_endpoints(self, **endpoints):
         """A new Client with these endpoint fields replaced (``issuer`` cleared)."""

@@ -232,9 +232,8 @@ class DeviceFlow:
             raise ResponseError("device code request failed (HTTP %d)" % resp.status_code,
                                 resp.status_code, resp.retry_after)
         self.device_code = _text(d, "device_code")
-        self.user_code = _text(d, "user_code")
-        if len(self.user_code) > 64 or [ch for ch in self.user_code
-                                        if not 0x20 <= ord(ch) < 0x7F]:
+        self.user_code = code = _text(d, "user_code") or ""
+        if len(code) > 64 or [ch for ch in code if not 0x20 <= ord(ch) < 0x7F]:
             raise ResponseError("server sent a bad user_code")
         uri = _text(d, "verification_uri")
         insecure = self.client.allow_insecure_http

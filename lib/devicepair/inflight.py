@@ -54,6 +54,8 @@ def resume(path, fs, flow, unix_now):
     snap = load(path, fs)
     if snap is None:
         return False
+    left = interval = complete = None
+    texts = ["", "", ""]
     try:
         left = snap["expires_at"] - unix_now
         interval = snap["interval"]

@@ -113,25 +113,28 @@ class Session:
         """An API call with the bearer token -> http.Response (any status but a 401 that
         survived one refresh). Raises PairingRequired when the board must pair again; a
         refresh whose tokens flash refused goes on with them from RAM (``save_pending``)."""
-        self._refresh_if(not self.valid())
         r = self.transport.request(method, url, fields=fields, json=json, headers=headers,
-                                   bearer=self.tokens["access_token"])
+                                   bearer=self._access(not self.valid()))
         if r.status_code != 401:
             return r
         self.log("API: HTTP 401, refreshing the token once")
         self.store.invalidate(self.tokens)
-        self._refresh_if(True)
         return self.transport.request(method, url, fields=fields, json=json, headers=headers,
-                                      bearer=self.tokens["access_token"])
+                                      bearer=self._access(True))
 
-    def _refresh_if(self, due):
+    def _access(self, refresh):
+        """The access token to send, refreshed first when ``refresh``."""
         if self.tokens is None:
             raise PairingRequired("invalid_grant", "not paired")
-        if due:
+        if refresh:
             try:
                 self.refresh()
             except StorageError as e:
                 self.log("token store: %s - new tokens kept in RAM" % e.message)
+        t = self.tokens
+        if t is None:  # refresh unpaired
+            raise PairingRequired("invalid_grant", "not paired")
+        return t["access_token"]
 
     def get(self, url, headers=None):
         return self.request("GET", url, headers=headers)
