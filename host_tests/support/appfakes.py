@@ -14,7 +14,7 @@ def run_app(a, until, max_ms=2000000):
         if until(a):
             return
         a.clock.advance(max(1, a.step()))
-    raise AssertionError("stuck in %s; last screen %r" % (a.state, a.screen.last))
+    raise AssertionError("stuck in %s; last screens %r" % (a.state, a.screen.calls[-4:]))
 
 
 class RecordingScreen(Screen):

@@ -242,13 +242,19 @@ class App:
             self.screen.idle()
 
     def _inflight(self, what, *args):
-        """inflight.<what>(file, fs, ...) with the module loaded for this call only."""
+        """inflight.<what>(file, fs, ...) with the module loaded for this call only. Best
+        effort: flash or memory refusing it costs the reset-survival, never the pairing."""
         if self.pairing_file is None:
             return False
-        from . import inflight, forget
+        from . import forget
 
         try:
+            from . import inflight
+
             return getattr(inflight, what)(self.pairing_file, self.session.store.fs, *args)
+        except (OSError, MemoryError) as e:
+            self.log("pairing: in-flight file %s failed (%s)" % (what, type(e).__name__))
+            return False
         finally:
             forget("inflight")
 
@@ -309,10 +315,7 @@ class App:
         self._show_pairing()
         self.log("pairing: open %s and enter %s" % (self.flow.verification_uri,
                                                     self.flow.user_code))
-        try:
-            self._inflight("save", self.flow, self.clock.unix_time())
-        except OSError:
-            self.log("pairing: could not keep the code on flash (it will not survive a reset)")
+        self._inflight("save", self.flow, self.clock.unix_time())
 
     def _show_pairing(self):
         f = self.flow
