@@ -34,7 +34,7 @@ except ImportError:
 
 from . import form, urls
 from .clock import ticks_ms, ticks_diff, ticks_add
-from .errors import DevicePairError, NetworkError, ResponseError, HeaderError
+from .errors import DevicePairError, NetworkError, ResponseError, HeaderError, OutOfMemory
 
 _MP = sys.implementation.name == "micropython"
 _FORM = "application/x-www-form-urlencoded"
@@ -388,7 +388,7 @@ class Transport:
             head, body = head + body, None  # one write, one TLS record
         deadline = ticks_add(ticks_ms(), self.timeout_ms)
         raw = sock = None
-        owned = False
+        owned = reading = False
         so = self._socket
         try:
             try:
@@ -419,6 +419,7 @@ class Transport:
                 self._send(sock, body, deadline, poll)
             del head, body
             self._method = method
+            reading = True
             out = read(_Reader(sock, deadline, self._buf, poll))
             if isinstance(out, Body):
                 out._socks = (sock, raw)
@@ -427,7 +428,7 @@ class Transport:
         except OSError as e:
             raise NetworkError(_why(e))
         except MemoryError:  # a fragmented heap must not crash the app: report and go on
-            raise no_memory()
+            raise no_memory() if reading else OutOfMemory("out of memory")
         finally:
             if not owned:
                 if sock is not None:
