@@ -314,8 +314,6 @@ class Transport:
         """The TLS socket; on MicroPython its handshake runs in the first (polled) write."""
         from . import tls
 
-        if self._ctx is None:
-            self._ctx = tls.context(self._ssl, self.cadata)
         gc.collect()  # the 16.7 KB receive buffer needs one unbroken block (TLS in GC heap)
         free = getattr(gc, "mem_free", None)
         before = free() if free else 0
@@ -386,6 +384,10 @@ class Transport:
         scheme, host, port, head, body = self._head(method, url, fields, json, headers, bearer)
         if body is not None and len(head) + len(body) <= 2 * _CHUNK:
             head, body = head + body, None  # one write, one TLS record
+        if scheme == "https" and self._ctx is None:  # a CA problem shows before any traffic
+            from . import tls
+
+            self._ctx = tls.context(self._ssl, self.cadata)
         deadline = ticks_add(ticks_ms(), self.timeout_ms)
         raw = sock = None
         owned = reading = False
