@@ -43,6 +43,7 @@ _MAX_LINE = 1024
 _MAX_HEADERS = 64
 _MAX_INTERIM = 8  # 1xx responses skipped before the final one
 _WAIT_MS = 50  # longest poll while a write (or a TLS handshake step) waits
+_TLS_LOW = 12288  # GC heap left after wrap_socket below which a failed verify is lack of memory
 _ERRNO = {110: "timeout", 11: "timeout", 104: "connection reset", 111: "connection refused",
           113: "host unreachable", 101: "network unreachable", 32: "connection reset"}
 _HEX = b"0123456789abcdefABCDEF"
@@ -270,6 +271,24 @@ class Body:
         self._socks = ()
 
 
+def _tls(fn, *args):
+    """``devicepair.tls.<fn>(*args)``, loaded for this call only: its code is needed once per
+    transport (the context) and on a failed handshake, and a board's heap is better used for
+    the TLS buffers. Short of memory even for that, the MemoryError becomes OutOfMemory."""
+    import sys
+
+    from . import tls
+
+    try:
+        return getattr(tls, fn)(*args)
+    finally:
+        del tls
+        sys.modules.pop(__name__[:-4] + "tls", None)
+        pkg = sys.modules.get(__name__[:-5])
+        if hasattr(pkg, "tls"):
+            delattr(pkg, "tls")
+
+
 def _check_header(name, value):
     """``name: value`` as text, or HeaderError: nothing with CR, LF or NUL goes out."""
     name, value = str(name), str(value)
@@ -312,8 +331,6 @@ class Transport:
 
     def _wrap(self, raw, host, deadline):
         """The TLS socket; on MicroPython its handshake runs in the first (polled) write."""
-        from . import tls
-
         gc.collect()  # the 16.7 KB receive buffer needs one unbroken block (TLS in GC heap)
         free = getattr(gc, "mem_free", None)
         before = free() if free else 0
@@ -324,11 +341,11 @@ class Transport:
             raw.settimeout(_left(deadline) / 1000)  # CPython: one deadline for the handshake
             return self._ctx.wrap_socket(raw, server_hostname=host)
         except Exception as e:
-            raise tls.failure(e, host)
+            raise _tls("failure", e, host)
         finally:
             after = free() if free else 0
             # did mbedtls take its buffers from the GC heap (Pico W), leaving it nearly dry?
-            self._low = after if before - after > 8192 and after < tls.LOW_FREE else None
+            self._low = after if before - after > 8192 and after < _TLS_LOW else None
 
     def _send(self, sock, data, deadline, poll):
         if poll is None:
@@ -384,15 +401,13 @@ class Transport:
         scheme, host, port, head, body = self._head(method, url, fields, json, headers, bearer)
         if body is not None and len(head) + len(body) <= 2 * _CHUNK:
             head, body = head + body, None  # one write, one TLS record
-        if scheme == "https" and self._ctx is None:  # a CA problem shows before any traffic
-            from . import tls
-
-            self._ctx = tls.context(self._ssl, self.cadata)
         deadline = ticks_add(ticks_ms(), self.timeout_ms)
         raw = sock = None
         owned = reading = False
         so = self._socket
         try:
+            if scheme == "https" and self._ctx is None:  # a CA problem shows before traffic
+                self._ctx = _tls("context", self._ssl, self.cadata)
             try:
                 ai = so.getaddrinfo(host, port, 0, so.SOCK_STREAM)[0]
             except OSError:
@@ -413,9 +428,7 @@ class Transport:
                 self._send(sock, head, deadline, poll)
             except Exception as e:
                 if scheme == "https" and _MP:  # the handshake ran in this first write
-                    from . import tls
-
-                    raise tls.failure(e, host, self._low)
+                    raise _tls("failure", e, host, self._low)
                 raise
             if body is not None:
                 self._send(sock, body, deadline, poll)

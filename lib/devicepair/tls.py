@@ -1,18 +1,19 @@
 """TLS for the transport: the verifying context from DER CA certificates, and what a failed
 handshake means.
 
-Why its own module: http.py loads it on the first https:// request only, so plain-HTTP code
-(tests, the simulator's --http) does not carry it. Several roots are accepted because providers
-rotate them: one ``load_verify_locations`` per certificate, since the board's mbedtls keeps only
-the FIRST certificate of a concatenated DER blob (tools/pem2der.py). A handshake that ran out of
-memory is ``OutOfMemory`` (transient), never "certificate rejected": on a Pico W mbedtls takes its
-~23 KB from the GC heap and reports a verification it could not allocate for as "not correctly
-signed by the trusted CA". This module must never weaken verification (CERT_REQUIRED, hostname).
+Why its own module: http.py loads it to build its context (once per transport) and to judge a
+failed handshake, and drops it again after each: the heap it would hold is better left to the
+TLS buffers (~23 KB of a Pico W's GC heap per connection). Several roots are accepted because
+providers rotate them: one ``load_verify_locations`` per certificate, since the board's mbedtls
+keeps only the FIRST certificate of a concatenated DER blob (tools/pem2der.py). A handshake that
+ran out of memory is ``OutOfMemory`` (transient), never "certificate rejected": on a Pico W
+mbedtls takes its ~23 KB from the GC heap and reports a verification it could not allocate for
+as "not correctly signed by the trusted CA". This module must never weaken verification
+(CERT_REQUIRED, hostname).
 """
 
 from .errors import DevicePairError, NetworkError, TLSError, OutOfMemory
 
-LOW_FREE = 12288  # GC heap left after wrap_socket below which a failed verify is lack of memory
 # ENOMEM, and mbedtls' *_ALLOC_FAILED: SSL, MPI, X509, PK, ECP, ASN1
 _NOMEM = (12, -0x7F00, -0x0010, -0x2880, -0x3F80, -0x4D80, -0x006A)
 _REASONS = (("signed by the trusted", "unknown CA"), ("local issuer", "unknown CA"),
