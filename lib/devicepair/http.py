@@ -180,7 +180,6 @@ class _Reader:
                 raise ResponseError("header line too long")
 
 
-
 class Body:
     """A response body as a stream: ``readinto(buf)`` -> bytes copied, 0 once it is complete.
 
