@@ -16,9 +16,10 @@ from devicepair.errors import DevicePairError, NetworkError, ResponseError, TLSE
 from devicepair.http import Transport
 
 MP_HEAP = "128K"  # 75 test functions of code (.mpy) loaded at once, plus a TLS client
-TIMEOUT_MS = 700
-BOUND_MS = TIMEOUT_MS + 2000
+TIMEOUT_MS = 700  # for the faults that must end in a timeout: each costs this, 3 times
+ANSWER_MS = 3000  # for the rest: room on a loaded machine, still under the server's 5 s holds
 _CA = []
+_T = [ANSWER_MS]
 
 
 def make_flow(transport, device_url, token_url):
@@ -31,7 +32,7 @@ def _transport():
     if not _CA:
         with open(os.getenv("DEVICEPAIR_FAULT_CA"), "rb") as f:
             _CA.append(f.read())
-    return Transport(cadata=_CA[0], allow_insecure_http=True, timeout_ms=TIMEOUT_MS)
+    return Transport(cadata=_CA[0], allow_insecure_http=True, timeout_ms=_T[0])
 
 
 def _base():
@@ -59,7 +60,7 @@ def _timed(fn):
     except DevicePairError as e:
         err = e
     took = ticks_diff(ticks_ms(), t0)
-    assert took <= BOUND_MS, "took %d ms (timeout %d ms)" % (took, TIMEOUT_MS)
+    assert took <= _T[0] + 2000, "took %d ms (timeout %d ms)" % (took, _T[0])
     return result, err
 
 
@@ -89,6 +90,7 @@ def _check_error(err, expect, where):
 def _fault(fault, expect, status=200, retry_after=None, poll_wait=None):
     """Play ``fault`` to the transport, to start() and to a token poll."""
     url = _url(fault)
+    _T[0] = TIMEOUT_MS if expect in (TIMEOUT, HANDSHAKE_TIMEOUT) else ANSWER_MS
     # 1. the transport, with the body parsed as the device flow does
     resp, err = _timed(lambda: _transport().post_form(url, {"client_id": "c"}))
     data = None
