@@ -16,7 +16,7 @@ from devicepair.errors import DevicePairError, NetworkError, ResponseError, TLSE
 from devicepair.http import Transport
 
 MP_HEAP = "128K"  # 75 test functions of code (.mpy) loaded at once, plus a TLS client
-TIMEOUT_MS = 700  # for the faults that must end in a timeout: each costs this, 3 times
+TIMEOUT_MS = 500  # for the faults that must end in a timeout: each costs this, 3 times
 ANSWER_MS = 3000  # for the rest: room on a loaded machine, still under the server's 5 s holds
 _CA = []
 _T = [ANSWER_MS]
