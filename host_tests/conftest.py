@@ -106,3 +106,15 @@ def provider_fakes():
     os.environ.update(env)
     yield {type(f).name: f for f in fakes}
     pf.stop_all(fakes)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fault_server(tmp_path_factory):
+    """The fault-injection server (host_tests/support/faultserver.py) for the session; tests
+    on both interpreters find it through DEVICEPAIR_FAULT_SERVER / _TLS / _CA."""
+    from faultserver import FaultServer
+
+    srv = FaultServer().start()
+    os.environ.update(srv.env(str(tmp_path_factory.mktemp("faults") / "ca.der")))
+    yield srv
+    srv.stop()

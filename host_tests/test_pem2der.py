@@ -1,9 +1,8 @@
 """tools/pem2der.py, and the MicroPython TLS behaviour it is built on (CPython + unix port).
 
 The finding pinned here: ``load_verify_locations(cadata=<DER><DER>)`` on MicroPython keeps only
-the FIRST certificate and ignores the rest without an error; PEM is refused. If a firmware
-update ever accepts concatenated DER, ``test_micropython_uses_only_the_first_der_cert`` fails
-and the tool could start writing bundles.
+the FIRST certificate and ignores the rest without an error, while one call per certificate
+accumulates them (so the transport splits a bundle); PEM is refused.
 """
 
 import os
@@ -38,17 +37,17 @@ def test_single_certificate(tmp_path):
     p = _run(src, dst)
     assert p.returncode == 0, p.stderr
     assert dst.read_bytes() == _der(ca)
-    assert "wrote 1 certificate" in p.stdout
+    assert "wrote 1 of 1 certificate to" in p.stdout
 
 
-def test_bundle_refused_unless_first(tmp_path):
+def test_bundle_written_whole_unless_first(tmp_path):
     a, b = trustme.CA(), trustme.CA()
     src, dst = tmp_path / "bundle.pem", tmp_path / "ca.der"
     src.write_bytes(b"# a comment\n" + a.cert_pem.bytes() + b"\n" + b.cert_pem.bytes())
     p = _run(src, dst)
-    assert p.returncode == 2 and not dst.exists()
-    assert "holds 2 certificates" in p.stderr and "--first" in p.stderr
-    assert "1. " in p.stderr and "2. " in p.stderr  # lists them to pick from
+    assert p.returncode == 0, p.stderr
+    assert dst.read_bytes() == _der(a) + _der(b)
+    assert "wrote 2 of 2 certificates" in p.stdout and "1. " in p.stdout and "2. " in p.stdout
     p = _run(src, dst, "--first")
     assert p.returncode == 0, p.stderr
     assert dst.read_bytes() == _der(a) and "wrote 1 of 2 certificates" in p.stdout
@@ -112,7 +111,9 @@ import ssl, socket
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.verify_mode = ssl.CERT_REQUIRED
 try:
-    ctx.load_verify_locations(cadata=open(%r, "rb").read())
+    blob = open(%r, "rb").read()
+    for der in (blob.split(b"--NEXT--") if b"--NEXT--" in blob else [blob]):
+        ctx.load_verify_locations(cadata=der)
 except Exception as e:
     print("LOAD-FAILED", repr(e))
     raise SystemExit
@@ -131,7 +132,7 @@ except Exception as e:
 
 def _mp_connect(tmp_path, port, cadata):
     f = tmp_path / "ca.bin"
-    f.write_bytes(cadata)
+    f.write_bytes(b"--NEXT--".join(cadata) if isinstance(cadata, list) else cadata)
     p = subprocess.run([micropython_bin(), "-c", _MP_CLIENT % (str(f), port)],
                        capture_output=True, text=True, timeout=60)
     out = (p.stdout + p.stderr).strip()
@@ -151,6 +152,11 @@ def test_micropython_uses_only_the_first_der_cert(tmp_path):
         assert _mp_connect(tmp_path, srv.port, _der(signer) + _der(other)) == "HANDSHAKE-OK"
         assert _mp_connect(tmp_path, srv.port, _der(other) + _der(signer)) == "HANDSHAKE-FAILED"
         assert _mp_connect(tmp_path, srv.port, _der(other) + _der(third) + _der(signer)) \
+            == "HANDSHAKE-FAILED"
+        # one load_verify_locations per certificate does accumulate (what the transport does)
+        assert _mp_connect(tmp_path, srv.port, [_der(other), _der(third), _der(signer)]) \
+            == "HANDSHAKE-OK"
+        assert _mp_connect(tmp_path, srv.port, [_der(other), _der(third)]) \
             == "HANDSHAKE-FAILED"
         # PEM is refused outright
         assert _mp_connect(tmp_path, srv.port, signer.cert_pem.bytes()) == "LOAD-FAILED"

@@ -50,6 +50,8 @@ def tls(tmp_path_factory):
         servers[name] = ScriptedServer(ssl_context=ctx).start()
     (d / "ca.der").write_bytes(_der(ca))
     (d / "wrong.der").write_bytes(_der(wrong))
+    (d / "bundle.der").write_bytes(_der(wrong) + _der(trustme.CA()) + _der(ca))  # signer last
+    (d / "ca.pem").write_bytes(ca.cert_pem.bytes())
     yield {"dir": d, "ca": _der(ca), "wrong": _der(wrong), "servers": servers}
     for s in servers.values():
         s.stop()
@@ -57,7 +59,10 @@ def tls(tmp_path_factory):
 
 CASES = [  # server, CA file, expected outcome
     ("good", "ca.der", "OK 200"),
-    ("good", "wrong.der", "ERR TLSError TLS: certificate rejected: unknown CA"),
+    ("good", "wrong.der", "ERR TLSError TLS: unknown CA for localhost"),
+    ("good", "bundle.der", "OK 200"),  # several roots: each loaded on its own
+    ("good", "ca.pem", "ERR TLSError TLS: CA certificate unreadable (PEM; convert it with "
+     "tools/pem2der.py)"),
     ("other", "ca.der", "ERR TLSError TLS: certificate rejected: wrong hostname"),
     ("expired", "ca.der",
      "ERR TLSError TLS: certificate rejected: certificate expired (is the clock set?)"),

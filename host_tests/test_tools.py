@@ -630,12 +630,29 @@ def test_provision_ca_pem_becomes_der(tmp_path):
     assert (tmp_path / "cfg" / "ca.der").read_bytes() == want
     assert json.loads(out.read_text())["ca_file"] == "ca.der"
     assert stat.S_IMODE(os.stat(tmp_path / "cfg" / "ca.der").st_mode) == 0o600
-    # a bundle is refused by tools/pem2der.py's rule: nothing written at all
+    # a bundle and a second file: every root kept (rotation), as concatenated DER
     out2 = tmp_path / "b" / "config.json"
-    r = tool("provision.py", "--out", str(out2), *_flags(tmp_path), "--ca-pem",
-             _ca_pem(tmp_path, 2))
-    assert r.returncode == 2 and "holds 2 certificates" in r.stderr
-    assert not (tmp_path / "b").exists()
+    bundle = _ca_pem(tmp_path, 2)
+    r = tool("provision.py", "--out", str(out2), *_flags(tmp_path), "--ca-pem", bundle,
+             "--ca-pem", pem)
+    assert r.returncode == 0 and "3 certificates as DER" in r.stdout, r.stderr
+    assert (tmp_path / "b" / "ca.der").read_bytes() == b"".join(
+        [ssl.PEM_cert_to_DER_cert(p) for p in _pem_blocks(bundle)] + [want])
+    # a broken PEM among them: nothing written at all
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n")
+    out3 = tmp_path / "c" / "config.json"
+    r = tool("provision.py", "--out", str(out3), *_flags(tmp_path), "--ca-pem", pem,
+             "--ca-pem", str(bad))
+    assert r.returncode == 2 and "base64" in r.stderr
+    assert not (tmp_path / "c").exists()
+
+
+def _pem_blocks(path):
+    with open(path) as f:
+        text = f.read()
+    end = "-----END CERTIFICATE-----"
+    return [b.strip() + "\n" + end + "\n" for b in text.split(end) if "BEGIN" in b]
 
 
 def test_provision_dry_run_writes_nothing_and_prints_copy(tmp_path):

@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Convert a PEM CA certificate to DER for the board: ``python tools/pem2der.py in.pem out.der``.
+"""Convert PEM CA certificates to DER for the board: ``python tools/pem2der.py in.pem out.der``.
 
 Why: the board's TLS (MicroPython's ``ssl.SSLContext.load_verify_locations(cadata=...)``,
 mbedTLS) accepts only DER; a PEM file is refused with "invalid cert".
 
-Bundles: tried on the MicroPython v1.29 unix port (mbedTLS 3.6, the same extmod/modtls_mbedtls
-code as ESP32 and Pico W): for concatenated DER certificates ``load_verify_locations`` raises
-nothing but keeps only the FIRST certificate and silently ignores the rest (a server signed by
-the second CA is rejected). host_tests/test_pem2der.py checks this against a live TLS server.
-So this tool refuses a PEM file holding more than one certificate - writing them all would
-look fine and fail at the first handshake - unless ``--first`` is given, which writes only the
-first one. It lists the certificates so you can cut the right one out of the bundle.
+Bundles: every certificate of the PEM file is written, as concatenated DER. Providers rotate
+their roots, so a board should trust the old and the new one. The port itself keeps only the
+FIRST certificate of a concatenated DER blob and silently ignores the rest (tried on the
+MicroPython v1.29 unix port, mbedTLS 3.6, the same extmod/modtls_mbedtls code as ESP32 and
+Pico W), so the board's transport (lib/devicepair/tls.py) splits the file and calls
+``load_verify_locations`` once per certificate, which does accumulate them;
+host_tests/test_pem2der.py checks both against live TLS servers. ``--first`` writes only the
+first certificate. ``tools/caroots.py`` picks the roots a board's hosts need from a trust store.
 
 Standard library only. Exit status: 0 written, 2 refused or unreadable input.
 """
@@ -60,8 +61,8 @@ def describe(der):
         return "%d bytes" % len(der)
 
 
-def convert(src, dst, first=False, out=print):
-    """Write the DER of ``src``'s certificate to ``dst``; returns how many were written."""
+def read_certs(src):
+    """[DER] of every certificate in the PEM file ``src``; ValueError naming the problem."""
     with open(src, "rb") as f:
         raw = f.read()
     if raw[:2] in (b"\x30\x81", b"\x30\x82", b"\x30\x83"):
@@ -79,26 +80,26 @@ def convert(src, dst, first=False, out=print):
     for der in certs:
         if der[:1] != b"\x30":
             raise ValueError(src + ": a CERTIFICATE block is not DER inside")
-    if len(certs) > 1 and not first:
-        lines = ["%s holds %d certificates, but the board's TLS uses only the first of "
-                 "concatenated DER certificates:" % (src, len(certs))]
-        lines += ["  %d. %s" % (i + 1, describe(d)) for i, d in enumerate(certs)]
-        lines.append("Keep only the root CA that signed your server's chain in the PEM file, "
-                     "or pass --first to write certificate 1 only.")
-        raise ValueError("\n".join(lines))
+    return certs
+
+
+def convert(src, dst, first=False, out=print):
+    """Write the DER of ``src``'s certificates (only the first with ``first``) to ``dst``,
+    concatenated; returns how many were written."""
+    certs = read_certs(src)
+    keep = certs[:1] if first else certs
     with open(dst, "wb") as f:
-        f.write(certs[0])
-    if len(certs) > 1:
-        out("wrote 1 of %d certificates (%s, %d bytes) to %s"
-            % (len(certs), describe(certs[0]), len(certs[0]), dst))
-    else:
-        out("wrote 1 certificate (%s, %d bytes) to %s" % (describe(certs[0]), len(certs[0]), dst))
-    return 1
+        f.write(b"".join(keep))
+    out("wrote %d of %d certificate%s to %s:" % (len(keep), len(certs),
+                                                  "s" if len(certs) > 1 else "", dst))
+    for i, der in enumerate(keep):
+        out("  %d. %s (%d bytes)" % (i + 1, describe(der), len(der)))
+    return len(keep)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="PEM CA certificate -> DER for the board's TLS.")
-    p.add_argument("src", help="PEM file (one certificate, or a bundle with --first)")
+    p = argparse.ArgumentParser(description="PEM CA certificates -> DER for the board's TLS.")
+    p.add_argument("src", help="PEM file (one certificate or a bundle: all are written)")
     p.add_argument("dst", help="DER file to write, e.g. ca.der (set ca_file in config.json)")
     p.add_argument("--first", action="store_true",
                    help="from a bundle, write only the first certificate")

@@ -10,9 +10,13 @@ at boot. The result is checked with the SAME code the board runs at boot -
 ``devicepair.config.Config.from_dict`` and ``devicepair.providers.resolve`` imported from lib/
 - and an invalid config is never written; the ConfigError message names the field. With
 ``--issuer`` (provider "generic") OpenID discovery runs here on the host (tools/discover.py),
-so the board gets the endpoints and never downloads the discovery document. ``--ca-pem`` is
-converted to DER (the board's TLS takes only DER) and written as ca.der next to config.json,
-with ``"ca_file": "ca.der"``.
+so the board gets the endpoints and never downloads the discovery document. ``--ca-pem``
+(repeatable, each file one certificate or a bundle) is converted to DER (the board's TLS takes
+only DER) and written as ca.der next to config.json, with ``"ca_file": "ca.der"``; several
+roots are kept, since providers rotate them. ``--ca-from-trust-store`` adds the roots the
+board's hosts (endpoints, API, issuer) need, picked from this computer's trust store (or
+``--trust-store PEM``) by connecting to each host (tools/caroots.py); without a network it
+says so and writes nothing.
 
 Missing required values (the board code says which: "config: client_id is missing") are
 asked for when stdin is a terminal (passwords and secrets without echo); otherwise the tool
@@ -45,6 +49,8 @@ if HERE not in sys.path:
 from devicepair.config import MAX_CONFIG, PROVIDER_PARAMS, Config  # noqa: E402  (board checks)
 from devicepair.errors import ConfigError  # noqa: E402
 from devicepair import providers  # noqa: E402
+import caroots  # noqa: E402  (tools/, standard library only)
+from pem2der import read_certs  # noqa: E402
 
 MASK = "********"
 CA_NAME = "ca.der"
@@ -117,7 +123,7 @@ def build(a):
         d["extra_params"] = dict(parse_param(p) for p in a.param)
     if a.api_url:
         d["api_url"] = a.api_url
-    if a.ca_pem:
+    if a.ca_pem or a.ca_from_trust_store:
         d["ca_file"] = CA_NAME
     if a.allow_insecure_http:
         d["allow_insecure_http"] = True
@@ -238,25 +244,37 @@ class DiscoveryFailed(Exception):
     pass
 
 
-def pem_to_der(src, dst):
-    """Write the DER of the one certificate in PEM file ``src`` to ``dst``."""
-    try:
-        from pem2der import convert
-    except ImportError:
-        convert = None
-    if convert is not None:
-        convert(src, dst, out=lambda msg: None)
-    else:
-        import ssl
+def board_hosts(d):
+    """[(host, port)] of every https:// host the board with config ``d`` talks to."""
+    from devicepair import urls
 
-        with open(src) as f:
-            text = f.read()
-        if text.count("-----BEGIN CERTIFICATE-----") != 1:
-            raise ValueError(src + " must hold exactly one certificate")
-        with open(dst, "wb") as f:
-            f.write(ssl.PEM_cert_to_DER_cert(text))
-    with open(dst, "rb") as f:
-        return len(f.read())
+    cfg = validate(d)
+    p = providers.resolve(cfg)
+    found = []
+    for url in (p.device_authorization_endpoint, p.token_endpoint, p.refresh_endpoint,
+                p.whoami_url, cfg.api_url, p.issuer and p.issuer.rstrip("/") + "/"):
+        if url:
+            scheme, host, port, _ = urls.split_url(url)
+            if scheme == "https" and (host, port) not in found:
+                found.append((host, port))
+    return found
+
+
+def ca_certs(a, d):
+    """[DER] for ca.der: the --ca-pem files' certificates, then the trust-store roots the
+    board's hosts need (--ca-from-trust-store); each once. ValueError / RootsError."""
+    certs = []
+    for src in a.ca_pem or ():
+        certs += read_certs(src)
+    if a.ca_from_trust_store:
+        store = caroots.load_store(a.trust_store or caroots.default_store())
+        certs += caroots.roots_for(board_hosts(d), store,
+                                   out=lambda m: print("provision: root for " + m))
+    out = []
+    for der in certs:
+        if der not in out:
+            out.append(der)
+    return out
 
 
 def write_private(path, data):
@@ -326,8 +344,14 @@ def parser():
     ap.add_argument("--api-url", help="API to call once paired (default: userinfo)")
     ap.add_argument("--hostname")
     ap.add_argument("--country", help="2-letter Wi-Fi country code, e.g. DE")
-    ap.add_argument("--ca-pem", metavar="FILE",
-                    help="CA certificate (PEM), written as ca.der next to config.json")
+    ap.add_argument("--ca-pem", metavar="FILE", action="append",
+                    help="CA certificate(s) (PEM; repeatable, bundles too), written as DER "
+                    "to ca.der next to config.json")
+    ap.add_argument("--ca-from-trust-store", action="store_true",
+                    help="also add the roots the board's hosts need, found by connecting to "
+                    "them and matching this computer's trust store (needs the network)")
+    ap.add_argument("--trust-store", metavar="PEM",
+                    help="trust store for --ca-from-trust-store (default: the system's)")
     ap.add_argument("--allow-insecure-http", action="store_true",
                     help="allow http:// to a loopback host (local development only)")
     return ap
@@ -343,8 +367,9 @@ def main(argv=None, stdin=None, prompter=None):
 
     try:
         d = build(a)
-        if a.ca_pem and not os.path.isfile(a.ca_pem):
-            raise UsageError("--ca-pem %s does not exist" % a.ca_pem)
+        for src in a.ca_pem or ():
+            if not os.path.isfile(src):
+                raise UsageError("--ca-pem %s does not exist" % src)
         if a.issuer and d.get("provider", "generic") == "generic":
             d.update(resolve_issuer(a.issuer, a))
         interactive = stdin.isatty()
@@ -372,20 +397,20 @@ def main(argv=None, stdin=None, prompter=None):
 
     data = encode(d)
     out_dir = os.path.dirname(os.path.abspath(a.out))
-    ca_out = os.path.join(os.path.dirname(a.out), CA_NAME) if a.ca_pem else None
-    n_der = 0
-    if a.ca_pem:  # converted even on a dry run: a bad PEM must show now
+    want_ca = a.ca_pem or a.ca_from_trust_store
+    ca_out = os.path.join(os.path.dirname(a.out), CA_NAME) if want_ca else None
+    if want_ca:  # converted (and hosts asked) even on a dry run: a bad PEM must show now
         try:
-            with tempfile.TemporaryDirectory() as t:
-                n_der = pem_to_der(a.ca_pem, os.path.join(t, CA_NAME))
-                with open(os.path.join(t, CA_NAME), "rb") as f:
-                    der = f.read()
+            certs = ca_certs(a, d)
+        except caroots.RootsError as e:  # the message says what to do
+            return fail("CA roots from the trust store: %s; nothing written" % e, 1)
         except (ValueError, OSError) as e:
             return fail("--ca-pem refused, nothing written: %s" % e, 2)
+        der = b"".join(certs)
     if not a.dry_run:
         try:
             os.makedirs(out_dir, exist_ok=True)
-            if a.ca_pem:
+            if want_ca:
                 write_private(ca_out, der)
             write_private(a.out, data)
         except OSError as e:
@@ -396,8 +421,9 @@ def main(argv=None, stdin=None, prompter=None):
     print("provision: %s %s (%d bytes, checked with lib/devicepair/config.py):"
           % (verb, a.out, len(data)))
     print(shown)
-    if a.ca_pem:
-        print("provision: %s %s (%d bytes, DER of %s)" % (verb, ca_out, n_der, a.ca_pem))
+    if want_ca:
+        print("provision: %s %s (%d bytes, %d certificate%s as DER)" % (
+            verb, ca_out, len(der), len(certs), "s" if len(certs) > 1 else ""))
     if a.port:
         for cmd in copy_commands(a.port, a.out, ca_out):
             print(shlex.join(cmd))

@@ -122,5 +122,69 @@ def test_timeout_and_reset_are_transient():
 
 
 def test_dns_failure_is_transient():
-    e = _err(Transport().get, "https://no-such-host.invalid/x")
+    import os
+
+    with open(os.getenv("DEVICEPAIR_FAULT_CA"), "rb") as f:  # a CA: checked before DNS
+        ca = f.read()
+    e = _err(Transport(cadata=ca).get, "https://no-such-host.invalid/x")
     assert e.transient and str(e) == "DNS lookup failed for no-such-host.invalid"
+
+
+def test_header_injection_refused_before_anything_is_sent():
+    from devicepair.errors import HeaderError
+    from scripting import request_count
+
+    base = script({"/me": [{"json": {"name": "Ada"}}]})
+    t = transport()
+    bad = [dict(bearer="tok\r\nX-Evil: 1"), dict(bearer="tok\nHost: evil.example"),
+           dict(bearer="tok\x00"), dict(headers={"X-Ok": "a\r\n\r\nGET / HTTP/1.1"}),
+           dict(headers={"X-Bad\r\nName": "v"}), dict(headers={"Bad Name": "v"}),
+           dict(headers={"": "v"}), dict(bearer=b"bytes-token")]
+    for kw in bad:
+        e = _err(t.get, base + "/me", **kw)
+        assert isinstance(e, HeaderError) and not e.transient, (kw, e)
+        assert "tok" not in e.message  # the refusal never repeats the value
+    t.user_agent = "devicepair/0.1\r\nX-Evil: 1"
+    assert isinstance(_err(t.get, base + "/me"), HeaderError)
+    e = _err(transport().request, "GET\r\n", base + "/me")
+    assert isinstance(e, HeaderError)
+    assert request_count(base) == 0  # not one byte reached the server
+    assert transport().get(base + "/me", bearer="tok-1.2_3~4+5/6=").data() == {"name": "Ada"}
+
+
+def test_body_stream_reads_in_bounded_pieces():
+    base = script({"/doc": [{"body": "0123456789" * 50, "chunked": True},
+                            {"body": "abc" * 300}, {"size": 9000}]})
+    t = transport(max_body=2048)
+    for want in ("0123456789" * 50, "abc" * 300):
+        b = t.open("GET", base + "/doc")
+        try:
+            assert b.status_code == 200 and b.content_type.startswith("text/plain")
+            buf = bytearray(64)
+            got = bytearray()
+            for _ in range(100):
+                n = b.readinto(buf)
+                if not n:
+                    break
+                assert n <= 64
+                got.extend(buf[:n])
+            assert bytes(got).decode() == want and b.readinto(buf) == 0
+        finally:
+            b.close()
+    e = _err(t.open, "GET", base + "/doc")  # the cap holds for a stream too
+    assert str(e) == "response too large (9000 bytes, limit 2048)"
+
+
+def test_ca_certificates_as_a_list_or_unreadable():
+    from devicepair import tls
+
+    one = b"\x30\x03\x02\x01\x05"
+    assert tls.der_certs(one + one) == [one, one]
+    for bad in (b"", b"\x31\x00", b"\x30\x05\x02", b"\x30\x84\x00\x00\x00\x01\x00"):
+        try:
+            tls.der_certs(bad)
+            raise AssertionError("accepted %r" % bad)
+        except ValueError:
+            pass
+    e = _err(Transport(cadata=[b"not DER"]).get, "https://127.0.0.1:9/x")
+    assert e.message.startswith("TLS: CA certificate unreadable") and not e.transient

@@ -32,8 +32,19 @@ class NetworkError(DevicePairError):
     transient = True
 
 
+class OutOfMemory(NetworkError):
+    """The heap could not hold what a request needs - on a Pico W, mbedtls takes ~23 KB of the
+    GC heap per TLS connection. Transient: the garbage that splits the heap is collected
+    before the retry. Never reported as a certificate error."""
+
+
 class TLSError(DevicePairError):
     """Certificate or handshake refused. Never retried without verification."""
+
+
+class HeaderError(DevicePairError):
+    """A request header (name or value: a token, a user agent...) holds CR, LF or NUL, or a
+    name is not an HTTP token: refused before a byte is sent, so nothing can be injected."""
 
 
 class ResponseError(DevicePairError):
