@@ -7,7 +7,7 @@ pairing, restart, refresh, cancel, expiry, denial and unpair each run in millise
 # The whole app (HTTP, TLS, device flow, token store, screen logic) plus this test module and
 # its fakes (the recorder derives from devicepair.screen.Screen, so that module is loaded too):
 # an ESP32 without PSRAM has about 110 KB of heap free, a Pico W about 190 KB.
-MP_HEAP = "120K"
+MP_HEAP = "144K"
 
 from fakeclock import FakeClock
 from fakefs import FakeFS

@@ -6,7 +6,7 @@ by what ``step()`` asked for, so every wait the client chooses is visible and as
 
 # The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
 # became the edge on the 64-bit unix port; a 32-bit board needs less.
-MP_HEAP = "72K"
+MP_HEAP = "96K"
 
 from scripting import script, pending, device_response, token_response
 from scripting import requests_seen

@@ -2,7 +2,7 @@
 
 # The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
 # became the edge on the 64-bit unix port; a 32-bit board needs less.
-MP_HEAP = "72K"
+MP_HEAP = "96K"
 
 from scripting import script, transport, pending, device_response, token_response, requests_seen
 from devicepair import device_flow as df

@@ -6,7 +6,7 @@ the next pairing. The simulator runs them too (host_tests/test_examples_sim.py).
 
 # The whole app, the provider presets, Entra-sized tokens, and this module: as
 # test_providers_app.
-MP_HEAP = "160K"
+MP_HEAP = "176K"
 
 import gc
 import json

@@ -11,6 +11,7 @@ import os
 
 from fakeclock import FakeClock
 from devicepair import device_flow as df
+from devicepair.client import Client
 from devicepair.clock import ticks_ms, ticks_diff
 from devicepair.errors import DevicePairError, NetworkError, ResponseError, TLSError
 from devicepair.http import Transport
@@ -24,8 +25,10 @@ _T = [ANSWER_MS]
 
 def make_flow(transport, device_url, token_url):
     """The one place these tests build a DeviceFlow (its constructor is being reshaped)."""
-    return df.DeviceFlow(transport, FakeClock(), "client-1", device_url, token_url,
-                         scope="openid")
+    return df.DeviceFlow(transport, FakeClock(), Client(
+        client_id="client-1", device_authorization_endpoint=device_url,
+        token_endpoint=token_url, refresh_endpoint=token_url, scope="openid",
+        allow_insecure_http=True))
 
 
 def _transport():
@@ -113,6 +116,8 @@ def _fault(fault, expect, status=200, retry_after=None, poll_wait=None):
         assert err is not None, "start() accepted a broken answer"
         if expect[0] is NetworkError:  # passed through; a bad body is the flow's to word
             _check_error(err, expect, "start")
+        if expect[1] or status >= 500 or status == 429:  # busy or no memory: retried
+            assert getattr(err, "transient", False), "start: %r not transient" % err
 
     # 3. a token poll meeting the fault: typed, bounded, and the pairing kept when transient
     f = make_flow(_transport(), _base() + "/device", url)

@@ -203,3 +203,28 @@ def test_discovery_keeps_the_configured_endpoints():
     assert d.token_endpoint == base + "/discovered-token" == d.refresh_endpoint
     assert d.whoami_url == base + "/discovered-userinfo" and d.issuer is None
     assert c.token_endpoint is None  # the client it came from is unchanged
+
+
+def test_out_of_memory_while_drawing_the_code_keeps_the_pairing():
+    base = script({"/device": [device_response()], "/token": [pending(2), token_response()],
+                   "/me": [ME]})
+    clock = FakeClock(unix=1795435200)
+    s = Session(TokenStore("tokens.json", FakeFS(), clock), transport(),
+                client(base, whoami_url=base + "/me"), clock)
+    screen = RecordingScreen()
+    fails = [2]
+
+    def pairing(*args):  # the first two attempts to draw the code find no heap
+        if fails[0]:
+            fails[0] -= 1
+            raise MemoryError("memory allocation failed")
+        screen.calls.append(("pairing",) + args)
+
+    screen.pairing = pairing
+    a = A.App(screen, clock, s, button=ScriptedButton(), ntp_host="127.0.0.1")
+    _run(a, lambda a: a.state == A.IDLE)
+    a.button.press()
+    _run(a, lambda a: a.state == A.PAIRED)
+    assert [c[1] for c in screen.calls if c[0] == "pairing"] == ["BCDF-GHJK"]
+    assert screen.last == ("paired", "Ada Lovelace")
+    assert [x["path"].rsplit("/", 1)[1] for x in requests_seen(base)].count("device") == 1

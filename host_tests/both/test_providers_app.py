@@ -5,7 +5,7 @@ token is due and the app refreshes it at the preset's refresh endpoint, still pa
 mistakes in config.json are one clear ConfigError naming the field."""
 
 # The app (HTTP, device flow, tokens, providers, config) plus this module: as test_app.
-MP_HEAP = "160K"
+MP_HEAP = "176K"
 
 import gc
 

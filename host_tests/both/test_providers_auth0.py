@@ -4,7 +4,7 @@ invalid_grant, digit-group user codes, the audience parameter."""
 
 # The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
 # became the edge on the 64-bit unix port; a 32-bit board needs less.
-MP_HEAP = "80K"
+MP_HEAP = "96K"
 
 from fakectl import cfg, pair, start, run, refresh, ctl, transport, who
 from devicepair import providers as P

@@ -5,7 +5,7 @@ rotating refresh, Graph /me, and Entra's accents: the message field, authorizati
 # Entra's token responses are ~5 KB (JWT access token, refresh token, id_token) and the body is
 # read into one buffer: on the 64-bit unix port (pointers twice a board's) a 64 KB heap holding
 # the library and the test harness has no 5 KB hole left. Boards have 110 KB (ESP32) or more.
-MP_HEAP = "96K"
+MP_HEAP = "128K"
 
 from fakectl import cfg, pair, start, run, refresh, who
 from devicepair import providers as P

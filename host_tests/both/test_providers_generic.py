@@ -4,7 +4,7 @@ first) followed by a whole pairing. Issuer problems: test_discovery_stream.py.""
 
 # The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
 # became the edge on the 64-bit unix port; a 32-bit board needs less.
-MP_HEAP = "72K"
+MP_HEAP = "96K"
 
 from fakectl import cfg, pair, refresh, transport, url, who
 from devicepair import providers as P

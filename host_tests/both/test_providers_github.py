@@ -4,7 +4,7 @@ its User-Agent rule, GitHub Enterprise Server paths, device_flow_disabled."""
 
 # The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
 # became the edge on the 64-bit unix port; a 32-bit board needs less.
-MP_HEAP = "72K"
+MP_HEAP = "96K"
 
 from fakectl import cfg, pair, start, refresh, ctl, who, with_fields
 from devicepair import providers as P

@@ -5,7 +5,7 @@ case-sensitive user codes, refresh tokens that do not rotate, OpenID Connect use
 # Google's token response carries a ~1 KB id_token (1.5 KB in all); with the providers module,
 # the fakes' control client and this module loaded, 64 KB is the edge: a few hundred bytes of
 # library growth made the token response fail to parse there. The core alone: make bench.
-MP_HEAP = "80K"
+MP_HEAP = "96K"
 
 from fakectl import cfg, pair, start, run, refresh, ctl, who, transport, url
 from devicepair import providers as P

@@ -4,7 +4,7 @@ codes (EXPIRED), refresh and who-am-I at the upstream server."""
 
 # The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
 # became the edge on the 64-bit unix port; a 32-bit board needs less.
-MP_HEAP = "72K"
+MP_HEAP = "96K"
 
 from fakectl import cfg, pair, start, refresh, url, who
 from devicepair import providers as P

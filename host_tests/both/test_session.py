@@ -5,7 +5,7 @@ a rotation: the new tokens are kept in RAM and used, the rotated one never prese
 
 # The session (device flow, HTTP, token store) plus FakeFS and this module: as the device
 # flow's tests.
-MP_HEAP = "96K"
+MP_HEAP = "112K"
 
 from fakeclock import FakeClock
 from fakefs import FakeFS

@@ -78,6 +78,7 @@ class App:
         self._offline_shown = False
         self._was_paired = False
         self._save_retry = None
+        self._redraw = False
         self._enter(BOOT)
 
     @property
@@ -151,6 +152,14 @@ class App:
         except KeyboardInterrupt:
             raise
         except Exception as e:  # noqa: BLE001 - whatever a server sent: a screen, not a crash
+            if isinstance(e, MemoryError) and self.state == POLLING and self.flow is not None:
+                # drawing the code ran out of heap: the code stays valid, so keep polling it
+                # and draw it again once the garbage is freed
+                gc.collect()
+                self.log("error: out of memory while showing the code; drawing it again")
+                self._redraw = True
+                self._led()
+                return TICK_MS
             # A bug or a byte sequence nothing caught: show it, and go back to a state where
             # the button works (a paired board keeps its tokens: refresh or unpair from there).
             self.flow = None
@@ -339,6 +348,9 @@ class App:
         f = self.flow
         if ev == "short":
             return self._cancel()
+        if self._redraw:
+            self._redraw = False
+            self._show_pairing()
         note = f.note
         wait = f.step()
         if f.state != df.POLLING:

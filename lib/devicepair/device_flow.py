@@ -222,10 +222,14 @@ class DeviceFlow:
         arrived = self.clock.ticks_ms()
         try:
             d = _apply_aliases(resp.data(), q)
-        except ResponseError:
+        except ResponseError as e:
+            if e.transient and not e.status:  # no memory for it now: the app retries
+                raise
             raise ResponseError("device code request: bad response (HTTP %d)"
                                 % resp.status_code, resp.status_code, resp.retry_after)
         err = oauth_error(d, q)
+        if err and _transient_status(resp.status_code):  # busy (5xx, 429): retried
+            raise ResponseError("server busy (%s)" % err, resp.status_code, resp.retry_after)
         if err:
             raise ProviderError(err, description(d), resp.status_code)
         if resp.status_code != 200:
