@@ -123,12 +123,13 @@ def resolve(cfg, transport=None):
     subs["{b}"] = ub + (host[k:] if k >= 0 else "")
     subs["{a}"] = ab
     # Explicit endpoints in config.json win over the preset's (generic: they are the preset);
-    # a proxy answers only the device grant, so its token_endpoint is the upstream's (refresh).
+    # a proxy's token_endpoint in config is the upstream's (refresh there); without one the
+    # proxy forwards refresh_token itself (tools/deviceproxy): refresh at its /device/token.
     t = c("token_endpoint")
     u = c("userinfo_endpoint")
     p.device_authorization_endpoint = c("device_authorization_endpoint") or _url(dev, subs)
     p.token_endpoint = (name != "proxy" and t) or _url(tok, subs)
-    p.refresh_endpoint = t or (None if name == "proxy" else p.token_endpoint)
+    p.refresh_endpoint = t or p.token_endpoint
     p.whoami_url = u or _url(who, subs) or c("api_url")
     p.whoami_headers = headers
     p.quirks = quirks or {}
