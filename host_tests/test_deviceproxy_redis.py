@@ -80,9 +80,9 @@ def test_racing_polls_on_both_instances_get_the_tokens_once(pair):
         got = []
         go = threading.Barrier(8)
 
-        def racer(url):
+        def racer(url, go=go, got=got, code=d["device_code"]):
             go.wait(5)
-            got.append(poll(url, d["device_code"], DEVICE)[0])
+            got.append(poll(url, code, DEVICE)[0])
 
         ts = [threading.Thread(target=racer, args=(u,)) for u in (a.url, b.url) * 4]
         for t in ts:
