@@ -162,3 +162,27 @@ def _handler(up):
             self._send(404, {"error": "not_found"})
 
     return H
+
+
+def main(argv=None):
+    """``python -m tools.deviceproxy.fakeupstream [--access-ttl S]``: serve until SIGTERM;
+    the first stdout line is ``fakeupstream listening on URL`` (the load bench runs it in its
+    own process so its work is not counted against the devices' interpreter)."""
+    import argparse
+    import signal
+
+    p = argparse.ArgumentParser(prog="fakeupstream", description=__doc__.split("\n")[0])
+    p.add_argument("--access-ttl", type=int, default=3600, help="access token lifetime in s")
+    args = p.parse_args(argv)
+    up = FakeUpstream(access_ttl=args.access_ttl)
+    print("fakeupstream listening on " + up.url, flush=True)
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *a: done.set())
+    done.wait()
+    up.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
