@@ -145,7 +145,7 @@ def _device(i, urls, codes, out, go):
     err = None
     try:
         flow.start()
-        codes.put((i, flow.user_code, flow.verification_uri_complete))
+        codes.put((i, flow.user_code, flow.verification_uri_complete, time.time()))
         deadline = time.monotonic() + 600
         while flow.state == "polling" and time.monotonic() < deadline:
             wait = flow.step()
@@ -190,11 +190,27 @@ def _approve(urls, i, complete):
     return 'data-status="approved"' in html
 
 
-def _approver(urls, codes, approved, failures, stop):
+def _scheduler(codes, due, n, window, after, stop):
+    """Give approval i its time: ``after`` s after its code was issued, plus its share of
+    ``window`` (people do not all approve in the same second; 0 = a flood)."""
     while not stop.is_set():
         try:
-            i, user_code, complete = codes.get(timeout=0.2)
+            i, user_code, complete, issued = codes.get(timeout=0.2)
         except queue.Empty:
+            continue
+        due.put((issued + after + window * i / max(n, 1), i, user_code, complete))
+
+
+def _approver(urls, due, approved, failures, stop):
+    while not stop.is_set():
+        try:
+            when, i, user_code, complete = due.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        wait = when - time.time()
+        if wait > 0.05:  # not yet: put it back and look again soon
+            due.put((when, i, user_code, complete))
+            time.sleep(min(wait, 0.05))
             continue
         try:
             if _approve(urls, i, complete):
@@ -213,7 +229,7 @@ def _pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
-def run(name, urls, n, procs, approvers):
+def run(name, urls, n, procs, approvers, window, after):
     ctx = multiprocessing.get_context("fork")
     codes, results = ctx.Queue(), ctx.Queue()
     approved, failures = {}, []
@@ -224,8 +240,11 @@ def run(name, urls, n, procs, approvers):
           for k in range(procs)]
     for p in ps:  # forked before this process has threads of its own
         p.start()
-    ats = [threading.Thread(target=_approver, args=(urls, codes, approved, failures, stop),
+    due = queue.PriorityQueue()
+    ats = [threading.Thread(target=_approver, args=(urls, due, approved, failures, stop),
                             daemon=True) for _ in range(approvers)]
+    ats.append(threading.Thread(target=_scheduler, args=(codes, due, n, window, after, stop),
+                                daemon=True))
     for t in ats:
         t.start()
     out = []
@@ -240,14 +259,17 @@ def run(name, urls, n, procs, approvers):
     bad = [r for r in out if not r[3]]
     lat = [x for r in out for x in r[6]]
     lost = [u for u in approved if u not in {r[7] for r in done}]
+    waits = [r[5] - approved[r[7]] for r in done if r[7] in approved]
     t0 = min(r[4] for r in out)
     t1 = max(r[5] for r in done) if done else t0
     ok = not bad and not lost and not failures and len(done) == n
     print("%-7s %s  devices %d  paired %d  approvals %d  lost %d  %.1f pairings/s  "
-          "poll p50 %.1f ms  p99 %.1f ms  max %.1f ms  polls %d"
+          "poll p50 %.1f ms  p99 %.1f ms  max %.1f ms  polls %d  approved->token p50 %.1f s "
+          "p99 %.1f s"
           % (name, "OK    " if ok else "FAILED", n, len(done), len(approved), len(lost),
              len(done) / max(t1 - t0, 1e-9), _pct(lat, 50), _pct(lat, 99),
-             max(lat) if lat else float("nan"), len(lat)), flush=True)
+             max(lat) if lat else float("nan"), len(lat), _pct(waits, 50), _pct(waits, 99)),
+          flush=True)
     for r in bad[:10]:
         print("   device %d: %s %s" % (r[0], r[1], r[2]))
     for f in failures[:10]:
@@ -268,6 +290,10 @@ def main(argv=None):
     p.add_argument("--device-procs", type=int, default=4,
                    help="processes the device threads are spread over (4)")
     p.add_argument("--approvers", type=int, default=16, help="scripted users at once (16)")
+    p.add_argument("--approve-window", type=float, default=30,
+                   help="approvals spread over this many s (30; 0 = all at once, a flood)")
+    p.add_argument("--approve-after", type=float, default=5,
+                   help="each approval starts this many s after its code was issued (5)")
     args = p.parse_args(argv)
     sys.path.insert(0, ROOT)
     tmp = tempfile.mkdtemp(prefix="deviceproxy-bench-")
@@ -303,7 +329,8 @@ def main(argv=None):
                       % (args.sqlite_workers, args.threads))
             else:
                 raise SystemExit("unknown store %r" % store)
-            ok = run(label, urls, args.devices, args.device_procs, args.approvers) and ok
+            ok = run(label, urls, args.devices, args.device_procs, args.approvers,
+                     args.approve_window, args.approve_after) and ok
             for pr in started[1:]:
                 _stop(pr)
             del started[1:]

@@ -27,6 +27,9 @@ def setup(level=logging.INFO, stream=None):
 
 
 def event(name, level="info", **fields):
+    lvl = getattr(logging, level.upper(), logging.INFO)
+    if not log.isEnabledFor(lvl):
+        return
     rec = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z", "level": level,
            "event": name}
     for k, v in fields.items():
@@ -34,4 +37,4 @@ def event(name, level="info", **fields):
         if k not in _ALLOWED and any(s in low for s in _SECRET_NAMES):
             continue
         rec[k] = v
-    log.log(getattr(logging, level.upper(), logging.INFO), json.dumps(rec, sort_keys=False))
+    log.log(lvl, json.dumps(rec))
