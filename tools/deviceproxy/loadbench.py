@@ -23,6 +23,7 @@ are not to be quoted. Everything listens on 127.0.0.1 with dynamic ports.
 
 import argparse
 import http.cookiejar
+import json
 import multiprocessing
 import os
 import queue
@@ -116,12 +117,12 @@ def start_proxy(upstream, store, workers, threads, interval, log):
                    CLIENT_ID, "--store", store, "--interval", str(interval), "--workers",
                    str(workers), "--threads", str(threads), "--expires-in", "900",
                    "--device-code-rate", "1000000/60", "--entry-rate", "1000000/60",
-                   "--log-level", "warning"], r"listening on (http://\S+)", log,
+                   "--log-level", "info"], r"listening on (http://\S+)", log,
                   {"DEVICEPROXY_CLIENT_SECRET": fakeupstream.CLIENT_SECRET})
 
 
 # -- devices (in worker processes) ------------------------------------------------------------
-def _device(i, urls, codes, out, go):
+def _device(i, n, spread, urls, codes, out, go):
     from devicepair.clock import SystemClock
     from devicepair.http import Transport
 
@@ -141,6 +142,7 @@ def _device(i, urls, codes, out, go):
     transport.post_form = timed_post
     flow = make_flow(transport, SystemClock(), base + "/device/code", base + "/device/token")
     go.wait()
+    time.sleep(spread * i / max(n, 1))  # 0: every device in the same instant
     t0 = time.time()
     err = None
     try:
@@ -158,10 +160,11 @@ def _device(i, urls, codes, out, go):
                 time.time(), lat, getattr(flow, "user_code", None), flow.polls))
 
 
-def _device_process(ids, urls, codes, results, start_at):
+def _device_process(ids, n, spread, urls, codes, results, start_at):
     out = []
     go = threading.Barrier(len(ids) + 1)
-    ts = [threading.Thread(target=_device, args=(i, urls, codes, out, go), daemon=True)
+    ts = [threading.Thread(target=_device, args=(i, n, spread, urls, codes, out, go),
+                           daemon=True)
           for i in ids]
     for t in ts:
         t.start()
@@ -229,14 +232,37 @@ def _pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
-def run(name, urls, n, procs, approvers, window, after):
+def server_ms(paths):
+    """The proxies' own time per token request (their JSON request logs), in ms."""
+    ms = []
+    for path in paths:
+        with open(path) as f:
+            for ln in f:
+                if '"/device/token"' in ln:
+                    try:
+                        ms.append(json.loads(ln)["ms"])
+                    except (ValueError, KeyError):
+                        pass
+    return ms
+
+
+def _load():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def run(name, urls, n, procs, approvers, window, after, spread, logs):
+    load0 = _load()
     ctx = multiprocessing.get_context("fork")
     codes, results = ctx.Queue(), ctx.Queue()
     approved, failures = {}, []
     stop = threading.Event()
     start_at = time.time() + 1.0 + n / 1000.0  # every thread is up before the start
     ps = [ctx.Process(target=_device_process,
-                      args=(list(range(k, n, procs)), urls, codes, results, start_at))
+                      args=(list(range(k, n, procs)), n, spread, urls, codes, results,
+                            start_at))
           for k in range(procs)]
     for p in ps:  # forked before this process has threads of its own
         p.start()
@@ -263,6 +289,7 @@ def run(name, urls, n, procs, approvers, window, after):
     t0 = min(r[4] for r in out)
     t1 = max(r[5] for r in done) if done else t0
     ok = not bad and not lost and not failures and len(done) == n
+    srv = server_ms(logs)
     print("%-7s %s  devices %d  paired %d  approvals %d  lost %d  %.1f pairings/s  "
           "poll p50 %.1f ms  p99 %.1f ms  max %.1f ms  polls %d  approved->token p50 %.1f s "
           "p99 %.1f s"
@@ -270,6 +297,9 @@ def run(name, urls, n, procs, approvers, window, after):
              len(done) / max(t1 - t0, 1e-9), _pct(lat, 50), _pct(lat, 99),
              max(lat) if lat else float("nan"), len(lat), _pct(waits, 50), _pct(waits, 99)),
           flush=True)
+    print("        inside the proxy per poll: p50 %.2f ms  p99 %.2f ms;  load average %.1f -> "
+          "%.1f on %d CPUs" % (_pct(srv, 50), _pct(srv, 99), load0, _load(),
+                               os.cpu_count() or 0), flush=True)
     for r in bad[:10]:
         print("   device %d: %s %s" % (r[0], r[1], r[2]))
     for f in failures[:10]:
@@ -290,6 +320,8 @@ def main(argv=None):
     p.add_argument("--device-procs", type=int, default=4,
                    help="processes the device threads are spread over (4)")
     p.add_argument("--approvers", type=int, default=16, help="scripted users at once (16)")
+    p.add_argument("--start-spread", type=float, default=0,
+                   help="device i starts i/N of this many s late (0: all in one instant)")
     p.add_argument("--approve-window", type=float, default=30,
                    help="approvals spread over this many s (30; 0 = all at once, a flood)")
     p.add_argument("--approve-after", type=float, default=5,
@@ -310,18 +342,23 @@ def main(argv=None):
             if store == "redis":
                 rp, rurl = start_redis(tmp, log)
                 started.append(rp)
-                urls = []
-                for _ in range(2):
-                    pp, u = start_proxy(up_url, rurl, args.workers, args.threads,
-                                        args.interval, log)
+                urls, logs = [], []
+                for k in range(2):
+                    logs.append(os.path.join(tmp, "proxy-redis-%d.log" % k))
+                    with open(logs[-1], "w") as plog:
+                        pp, u = start_proxy(up_url, rurl, args.workers, args.threads,
+                                            args.interval, plog)
                     started.append(pp)
                     urls.append(u)
                 label = "redis"
                 print("redis:  2 instances x %d worker(s) x %d threads on one redis-server"
                       % (args.workers, args.threads))
             elif store == "sqlite":
-                pp, u = start_proxy(up_url, "sqlite://" + os.path.join(tmp, "bench.sqlite3"),
-                                    args.sqlite_workers, args.threads, args.interval, log)
+                logs = [os.path.join(tmp, "proxy-sqlite.log")]
+                with open(logs[0], "w") as plog:
+                    pp, u = start_proxy(up_url, "sqlite://" + os.path.join(tmp,
+                                                                           "bench.sqlite3"),
+                                        args.sqlite_workers, args.threads, args.interval, plog)
                 started.append(pp)
                 urls = [u]
                 label = "sqlite"
@@ -330,7 +367,7 @@ def main(argv=None):
             else:
                 raise SystemExit("unknown store %r" % store)
             ok = run(label, urls, args.devices, args.device_procs, args.approvers,
-                     args.approve_window, args.approve_after) and ok
+                     args.approve_window, args.approve_after, args.start_spread, logs) and ok
             for pr in started[1:]:
                 _stop(pr)
             del started[1:]
