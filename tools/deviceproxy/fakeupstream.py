@@ -25,6 +25,11 @@ CLIENT_ID = "deviceproxy"
 CLIENT_SECRET = "fake-upstream-test-secret"
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the listen() backlog: a burst of sign-ins is not reset
+
+
 class FakeUpstream:
     def __init__(self, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, name="Fake User",
                  access_ttl=3600):
@@ -40,9 +45,7 @@ class FakeUpstream:
         self.seen = []
         self.authorize_queries = []
         self.lock = threading.Lock()
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.srv.daemon_threads = True
-        self.srv.request_queue_size = 1024
+        self.srv = _Server(("127.0.0.1", 0), _handler(self))
         self.url = "http://127.0.0.1:%d" % self.srv.server_port
         self._t = threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.1},
                                    daemon=True)
