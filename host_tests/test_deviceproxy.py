@@ -21,6 +21,7 @@ import pytest
 from conftest import ROOT
 from proxy_stack import GRANT, Proxy, User, device_code, form, poll, result_status
 from tools.deviceproxy import fakeupstream
+from tools.deviceproxy.upstream import Upstream, UpstreamError
 
 DEVICE = "devicepair-sim"
 OTHER = "other-device"
@@ -384,3 +385,48 @@ def test_cli_refuses_what_it_cannot_serve(tmp_path, up):
     r = _cli("--issuer", up.url, "--client-id", "x", "--port", "0", "--store",
              "redis://127.0.0.1:9/0")
     assert r.returncode == 1 and "deviceproxy: store" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_explicit_endpoints_and_client_secret_post(tmp_path, up):
+    up.auth_method = "post"
+    p = Proxy(str(tmp_path / "explicit.log"),
+              ["--authorization-endpoint", up.url + "/authorize", "--token-endpoint",
+               up.url + "/token", "--userinfo-endpoint", up.url + "/userinfo", "--client-id",
+               up.client_id, "--client-auth", "post", "--device-client-id", DEVICE,
+               "--interval", "1", "--store", "sqlite://" + str(tmp_path / "e.sqlite3")],
+              env={"DEVICEPROXY_CLIENT_SECRET": up.client_secret})
+    try:
+        d = _issue(p)
+        assert result_status(User().approve(d)[1]) == "approved"
+        sent, auth = up.seen[-1]
+        assert auth is None and sent["client_secret"] == up.client_secret
+        time.sleep(1)
+        assert poll(p.url, d["device_code"], DEVICE)[0] == 200
+        with urllib.request.urlopen(p.url + "/.well-known/openid-configuration") as r:
+            assert json.load(r)["userinfo_endpoint"] == up.url + "/userinfo"
+    finally:
+        up.auth_method = "basic"
+        p.stop()
+
+
+def test_upstream_discovery_is_checked(up):
+    up.rfc8414_only = True
+    try:  # no OIDC document: the RFC 8414 metadata is used
+        u = Upstream.discover(up.url, "x")
+        assert u.token_endpoint == up.url + "/token" and u.issuer == up.url
+    finally:
+        up.rfc8414_only = False
+    bad = {b"<html>": "not JSON", b"[1]": "not a JSON object",
+           json.dumps(dict(up.discovery(), issuer="https://evil.example")).encode(): "is not",
+           json.dumps(dict(up.discovery(), code_challenge_methods_supported=["plain"]))
+           .encode(): "PKCE S256",
+           json.dumps(dict(up.discovery(), token_endpoint="ftp://x")).encode(): "https://",
+           b"{" + b" " * (300 * 1024) + b"}": "over"}
+    for body, why in bad.items():
+        up.discovery_body = body
+        try:
+            with pytest.raises(UpstreamError) as e:
+                Upstream.discover(up.url, "x")
+        finally:
+            up.discovery_body = None
+        assert why in e.value.reason, (body[:40], e.value.reason)

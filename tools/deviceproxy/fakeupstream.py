@@ -8,7 +8,8 @@ checking what a strict server checks (client id, registered redirect URI, S256 c
 use, 60 s), the redirect URI and the PKCE verifier against the challenge, and issues random
 tokens; ``refresh_token`` rotates. ``GET /userinfo`` answers for a live access token.
 ``mode`` switches the token endpoint to hostile answers (``garbage``, ``500``, ``huge``,
-``invalid_client``) for the tests. Listens on 127.0.0.1 with a dynamic port, one thread per
+``invalid_client``) for the tests; ``auth_method``, ``discovery_body`` and ``rfc8414_only``
+change what it accepts and publishes. Listens on 127.0.0.1 with a dynamic port, one thread per
 connection; ``seen`` records every token request's form and Authorization header.
 """
 
@@ -39,6 +40,9 @@ class FakeUpstream:
         self.access_ttl = access_ttl
         self.decide = lambda query: "approve"
         self.mode = None
+        self.auth_method = "basic"  # or "post": client_secret_post
+        self.discovery_body = None  # bytes to serve instead of the discovery document
+        self.rfc8414_only = False  # no OIDC document, only RFC 8414 metadata
         self.codes = {}
         self.refresh_tokens = set()
         self.access_tokens = set()
@@ -103,7 +107,12 @@ class FakeUpstream:
             return 200, b'{"access_token": "' + b"A" * (400 * 1024) + b'"}'
         want = "Basic " + base64.b64encode(("%s:%s" % (self.client_id, self.client_secret))
                                            .encode()).decode()
-        if self.mode == "invalid_client" or auth != want:
+        if self.auth_method == "post":
+            ok = auth is None and form.get("client_id") == self.client_id and \
+                form.get("client_secret") == self.client_secret
+        else:
+            ok = auth == want and "client_secret" not in form
+        if self.mode == "invalid_client" or not ok:
             return 401, {"error": "invalid_client"}
         g = form.get("grant_type")
         if g == "authorization_code":
@@ -144,8 +153,9 @@ def _handler(up):
         def do_GET(self):
             path, _, query = self.path.partition("?")
             q = dict(urllib.parse.parse_qsl(query))
-            if path == "/.well-known/openid-configuration":
-                return self._send(200, up.discovery())
+            if path == "/.well-known/openid-configuration" and not up.rfc8414_only or \
+                    path == "/.well-known/oauth-authorization-server" and up.rfc8414_only:
+                return self._send(200, up.discovery_body or up.discovery())
             if path == "/authorize":
                 status, body, loc = up.authorize(q)
                 return self._send(status, body, loc)
