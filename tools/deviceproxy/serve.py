@@ -4,12 +4,33 @@ gthread workers: each worker process has a thread pool and keeps idle connection
 selector, so a thousand boards polling at once cost sockets, not threads. The socket is bound
 in the master before any worker forks; ``when_ready`` learns the real port (``--port 0``),
 prints the one stdout line and the workers, forked after it, build the app for that URL, each
-with its own store connection. Gunicorn's own log goes to stderr at WARNING and above.
+with its own store connection. Gunicorn's own log goes to stderr at WARNING and above, as
+JSON lines like the proxy's (``event: gunicorn``).
 """
 
+import json
+import logging
 import sys
+import time
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record):
+        return json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+                           + "Z", "level": record.levelname.lower(), "event": "gunicorn",
+                           "message": record.getMessage()[:500]})
+
+
+class JsonLogger(Logger):
+    """gunicorn's own messages (worker boot, timeouts) as the same JSON lines as ours."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for h in self.error_log.handlers:
+            h.setFormatter(_JsonLines())
 
 
 class _App(BaseApplication):
@@ -47,7 +68,8 @@ def serve(host, port, build, upstream, workers, threads, log_level):
         "worker_connections": 4096, "backlog": 2048, "keepalive": 5, "timeout": 30,
         "graceful_timeout": 3, "accesslog": None, "errorlog": "-",
         "loglevel": "warning" if log_level != "debug" else "info", "when_ready": when_ready,
-        "proc_name": "deviceproxy", "preload_app": False, "limit_request_line": 8190,
+        "proc_name": "deviceproxy", "logger_class": JsonLogger, "preload_app": False,
+        "limit_request_line": 8190,
     }
     sys.argv = sys.argv[:1]  # gunicorn parses nothing of ours
     _App(options, factory).run()
