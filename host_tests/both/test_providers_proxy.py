@@ -6,6 +6,7 @@ token_endpoint, refresh at the proxy's own /device/token (tools/deviceproxy forw
 from fakectl import cfg, pair, start, refresh, url, who
 from devicepair import providers as P
 from devicepair import device_flow as df
+from devicepair.errors import PairingRequired
 
 
 def _proxy(**kw):
@@ -31,6 +32,12 @@ def test_proxy_pairing_qr_url_refresh_at_upstream_and_whoami():
     # no upstream token_endpoint: the proxy forwards refresh_token (tools/deviceproxy)
     assert p.refresh_endpoint == p.token_endpoint == url("proxy") + "/device/token"
     assert p.whoami_url is None
+    # a proxy like aaronpk's answers a refresh there with invalid_request: pair again
+    try:
+        refresh(p, c, rt)
+        raise AssertionError("refresh at a proxy without the refresh grant succeeded")
+    except PairingRequired as e:
+        assert e.error == "invalid_grant"
 
 
 def test_proxy_gone_codes_are_expired():
