@@ -430,3 +430,19 @@ def test_upstream_discovery_is_checked(up):
         finally:
             up.discovery_body = None
         assert why in e.value.reason, (body[:40], e.value.reason)
+
+
+def test_the_approve_form_cannot_be_used_to_guess_codes(tmp_path, up):
+    p = _start(tmp_path, up, "guess", "--entry-rate", "3/60")
+    try:
+        d = _issue(p)
+        user = User()
+        status, confirm = user.enter(d["verification_uri_complete"])
+        token = user.csrf(confirm)  # a real approve token, for guessing other codes with
+        statuses = [user.open(p.url + "/device/approve", {
+            "csrf": token, "user_code": guess, "action": "deny"})[0]
+            for guess in ("CCCC-CCCC", "DDDD-DDDD", "FFFF-FFFF", d["user_code"])]
+        assert statuses == [400, 400, 400, 429]
+        assert poll(p.url, d["device_code"], DEVICE)[1]["error"] == "authorization_pending"
+    finally:
+        p.stop()

@@ -194,9 +194,15 @@ def approve():
     cx = _ctx()
     if not _csrf_ok("approve"):
         return result("session")
+    wait = _entry_blocked()  # this form takes a code too: the same limit as code entry
+    if wait:
+        logs.event("rate_limited", what="code_entry", ip=client_addr())
+        return result("limited", wait, {"Retry-After": str(wait)})
     code = normalise(request.form.get("user_code"))
     rec = cx.store.pairing_by_user_code(code) if code else None
     if rec is None or rec["status"] != PENDING or time.time() >= rec["expires_at"]:
+        cx.store.hit("entry:" + client_addr(), cx.cfg.entry_rate[1])
+        logs.event("code_entry_failed", ip=client_addr())
         return result("expired")
     dkey = rec["dkey"]
     if request.form.get("action") != "approve":
