@@ -147,9 +147,14 @@ def test_store_contract(store):
     assert store.pairing("k2") is None
     got = store.pairing_by_user_code("BBBBCCCC")
     assert got["dkey"] == "k1" and got["status"] == "pending" and got["interval"] == 5
-    assert store.poll_gate("k1", 5000) and not store.poll_gate("k1", 5000)
+    assert store.poll_view("k1", "other", 250)[1] is True  # another client: no gate
+    rec, on_time = store.poll_view("k1", "c", 250)
+    assert rec["client_id"] == "c" and on_time
+    assert store.poll_view("k1", "c", 250)[1] is False  # sooner than the interval
+    assert store.poll_view("nope", "c", 250) == (None, True)
     store.slow_down("k1", 5, 10000)
     assert store.pairing("k1")["interval"] == 10
+    assert store.poll_view("k1", "c", 250)[1] is False  # the slow_down restarted the gate
     assert store.take_tokens("k1") is None  # not approved yet
     assert store.finish("k1", APPROVED, '{"access_token": "t"}', 120)
     assert not store.finish("k1", DENIED, None, 120)  # only pending can finish

@@ -135,7 +135,7 @@ def token():
 
 def poll(dkey, client_id):
     st = _ctx().store
-    rec = st.pairing(dkey)
+    rec, on_time = st.poll_view(dkey, client_id, POLL_SLACK_MS)  # one atomic round trip
     if rec is None:
         return error("invalid_grant", "unknown, used or long expired device_code")
     if not secrets.compare_digest(rec["client_id"], client_id):
@@ -155,7 +155,7 @@ def poll(dkey, client_id):
         return error("expired_token", "the code expired: start again")
     if rec["status"] == DENIED:
         return error("access_denied", "the user declined")
-    if not st.poll_gate(dkey, rec["interval"] * 1000 - POLL_SLACK_MS):
+    if not on_time:
         new = rec["interval"] + SLOW_DOWN_STEP
         st.slow_down(dkey, SLOW_DOWN_STEP, new * 1000 - POLL_SLACK_MS)
         logs.event("slow_down", pairing=dkey[:12], interval=new)

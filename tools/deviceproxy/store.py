@@ -147,17 +147,23 @@ class SQLiteStore:
     def pairing_by_user_code(self, user_code):
         return self._run(lambda db, now: self._row(db, "user_code", user_code, now))
 
-    def poll_gate(self, dkey, window_ms):
-        """True if no poll passed this gate in the last window_ms (and records this one)."""
+    def poll_view(self, dkey, client_id, slack_ms):
+        """One step for a poll: (pairing or None, on time). A pending code's gate is passed
+        (and closed for ``interval`` s less ``slack_ms``) only if the last poll by its own
+        client is that old; another client's poll never touches it."""
         def fn(db, now):
+            rec = self._row(db, "dkey", dkey, now)
+            if rec is None or rec["status"] != PENDING or rec["client_id"] != client_id:
+                return rec, True
             c = db.execute("UPDATE pairing SET last_poll = ? WHERE dkey = ? AND (last_poll IS "
-                           "NULL OR last_poll <= ?)", (now, dkey, now - window_ms / 1000.0))
-            return c.rowcount == 1
+                           "NULL OR last_poll <= ?)",
+                           (now, dkey, now - (rec["interval"] * 1000 - slack_ms) / 1000.0))
+            return rec, c.rowcount == 1
         return self._run(fn)
 
     def slow_down(self, dkey, by, window_ms):
         """Raise the code's interval by ``by`` s (RFC 8628 3.5) and restart its gate (the
-        next poll_gate call compares with the new window itself)."""
+        next poll_view compares with the new interval itself)."""
         self._run(lambda db, now: db.execute(
             "UPDATE pairing SET interval = interval + ?, last_poll = ? WHERE dkey = ?",
             (by, now, dkey)))
@@ -256,6 +262,18 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return 1
 """
+_POLL = """
+local d = redis.call('HGETALL', KEYS[1])
+if #d == 0 then return false end
+local h = {}
+for i = 1, #d, 2 do h[d[i]] = d[i + 1] end
+local ok = 1
+if h['status'] == 'pending' and cjson.decode(h['rec'])['client_id'] == ARGV[2] then
+  local win = math.max(1, tonumber(h['interval']) * 1000 - tonumber(ARGV[1]))
+  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', win) then ok = 0 end
+end
+return {h['rec'], h['status'], h['interval'], ok}
+"""
 _HIT = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -283,6 +301,7 @@ class RedisStore:
         self._take = self.r.register_script(_TAKE)
         self._slow = self.r.register_script(_SLOW)
         self._hit = self.r.register_script(_HIT)
+        self._poll = self.r.register_script(_POLL)
 
     def _do(self, fn, *args, **kw):
         try:
@@ -312,9 +331,13 @@ class RedisStore:
         dkey = self._do(self.r.get, self.p + "u:" + user_code)
         return self.pairing(dkey) if dkey else None
 
-    def poll_gate(self, dkey, window_ms):
-        return bool(self._do(self.r.set, self.p + "g:" + dkey, "1", nx=True,
-                             px=max(1, int(window_ms))))
+    def poll_view(self, dkey, client_id, slack_ms):
+        r = self._do(self._poll, keys=[self.p + "p:" + dkey, self.p + "g:" + dkey],
+                     args=[int(slack_ms), client_id])
+        if not r:
+            return None, True
+        rec = self._rec(dkey, {"rec": r[0], "status": r[1], "interval": r[2]})
+        return rec, bool(int(r[3]))
 
     def slow_down(self, dkey, by, window_ms):
         self._do(self._slow, keys=[self.p + "p:" + dkey, self.p + "g:" + dkey],
