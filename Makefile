@@ -13,9 +13,13 @@ PYTEST_ARGS ?=
 SIM_ARGS ?=
 LOGIN_ARGS ?=
 TASK ?=
+PROXY_ISSUER ?=
+PROXY_CLIENT_ID ?=
+PROXY_ARGS ?=
+BENCH_PROXY_ARGS ?=
 
 .PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo login \
-	lint clean
+	proxy bench-proxy lint clean
 
 setup: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt requirements-stubs.txt tools/interop/package-lock.json
@@ -64,9 +68,15 @@ sim: setup
 demo: setup
 	MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) tools/sim.py demo $(SIM_ARGS)
 
-# Pair from this machine with the board's own code: checks client id, scopes, provider.
-login: setup
-	$(PY) tools/login.py --config $(CONFIG) $(LOGIN_ARGS)
+LOGIN_ARGS ?=
+TASK ?=
+PROXY_ISSUER ?=
+PROXY_CLIENT_ID ?=
+PROXY_ARGS ?=
+BENCH_PROXY_ARGS ?=
+
+.PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo login \
+	proxy bench-proxy lint clean
 
 package: setup
 	$(PY) tools/check_packaging.py --write

@@ -1,6 +1,7 @@
 """The proxy preset against a fake in the style of aaronpk/Device-Flow-Proxy-Server (both
 interpreters): 6-digit codes, the QR URL from the complete_uri quirk, invalid_grant for gone
-codes (EXPIRED), refresh and who-am-I at the upstream server."""
+codes (EXPIRED), refresh and who-am-I at the upstream server - or, without an upstream
+token_endpoint, refresh at the proxy's own /device/token (tools/deviceproxy forwards it)."""
 
 # The device flow (hardened parsing, URI checks, resume) with HTTP and this module: 64 KB
 # became the edge on the 64-bit unix port; a 32-bit board needs less.
@@ -9,6 +10,7 @@ MP_HEAP = "96K"
 from fakectl import cfg, pair, start, refresh, url, who
 from devicepair import providers as P
 from devicepair import device_flow as df
+from devicepair.errors import PairingRequired
 
 
 def _proxy(**kw):
@@ -31,7 +33,15 @@ def test_proxy_pairing_qr_url_refresh_at_upstream_and_whoami():
     rt = f.tokens["refresh_token"]
     assert refresh(p, c, rt)["refresh_token"] == rt
     p = P.resolve(cfg("proxy", "tv-client-1"))
-    assert p.refresh_endpoint is None and p.whoami_url is None  # no upstream: pair again
+    # no upstream token_endpoint: the proxy forwards refresh_token (tools/deviceproxy)
+    assert p.refresh_endpoint == p.token_endpoint == url("proxy") + "/device/token"
+    assert p.whoami_url is None
+    # a proxy like aaronpk's answers a refresh there with invalid_request: pair again
+    try:
+        refresh(p, c, rt)
+        raise AssertionError("refresh at a proxy without the refresh grant succeeded")
+    except PairingRequired as e:
+        assert e.error == "invalid_grant"
 
 
 def test_proxy_gone_codes_are_expired():

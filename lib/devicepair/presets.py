@@ -39,6 +39,7 @@ keycloak = "base_url,realm /realms/{realm}/protocol/openid-connect - /auth/devic
 /userinfo -"
 
 proxy = 'base_url - - /device/code /device/token - - \
-[{"complete_uri":"{verification_uri}?code={user_code}"}]'
+[{"complete_uri":"{verification_uri}?code={user_code}","errors":{"invalid_request":\
+"invalid_grant"}}]'
 
 generic = "- - - - - - -"

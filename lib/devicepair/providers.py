@@ -114,7 +114,8 @@ def resolve(cfg, transport=None):
     subs["{b}"] = ub + (host[k:] if k >= 0 else "")
     subs["{a}"] = ab
     # Explicit endpoints in config.json win over the preset's (generic: they are the preset);
-    # a proxy answers only the device grant, so its token_endpoint is the upstream's (refresh).
+    # a proxy's token_endpoint in config is the upstream's (refresh there); without one the
+    # proxy forwards refresh_token itself (tools/deviceproxy): refresh at its /device/token.
     t = c("token_endpoint")
     u = c("userinfo_endpoint")
     dae = c("device_authorization_endpoint") or _url(dev, subs)
@@ -144,7 +145,7 @@ def resolve(cfg, transport=None):
     client = Client(name=name, client_id=c("client_id"), client_secret=c("client_secret"),
                     scope=s, extra_params=extra, device_authorization_endpoint=dae,
                     token_endpoint=te,
-                    refresh_endpoint=t or (None if name == "proxy" else te),
+                    refresh_endpoint=t or te,
                     whoami_url=whoami, whoami_headers=headers, quirks=quirks or {},
                     issuer=issuer, allow_insecure_http=insecure)
     if issuer and transport is not None:

@@ -92,10 +92,12 @@ class Session:
             raise
         if self.name:
             new["name"] = self.name
-        self.log("token refreshed")
         from .tokens import merge_refresh
 
-        self._keep(merge_refresh(t, new))
+        try:
+            self._keep(merge_refresh(t, new))
+        finally:  # said once the new tokens are the session's (on flash, or in RAM)
+            self.log("token refreshed")
 
     def unpair(self):
         """Forget the tokens, on flash and in RAM (missing files are fine)."""
