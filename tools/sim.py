@@ -113,12 +113,14 @@ def write_config(flash, base_url, ca_pem=None, **extra):
     """flash/config.json for the generic provider at ``base_url``, written by
     tools/provision.py as a user writes it: with ``ca_pem`` (https) provision converts the CA
     to flash/ca.der and names it in ``ca_file``; without, http:// on loopback is allowed.
-    ``extra`` endpoints replace the defaults. Returns the config as written."""
+    ``extra`` endpoints replace the defaults; other ``extra`` keys are added to the file as
+    they are. Returns the config as written."""
     from tools import provision
 
     ep = {"device_authorization_endpoint": base_url + "/device_authorization",
           "token_endpoint": base_url + "/token", "userinfo_endpoint": base_url + "/userinfo"}
-    ep.update(extra)
+    ep.update((k, v) for k, v in extra.items() if k in ep)
+    more = {k: v for k, v in extra.items() if k not in ep}  # keys provision has no flag for
     argv = ["--out", os.path.join(flash, "config.json"), "--provider", "generic",
             "--client-id", CLIENT_ID, "--hostname", "devicepair-sim"]
     argv += ["--wifi=%s:%s" % (w["ssid"], w["password"]) for w in WIFI]
@@ -134,8 +136,14 @@ def write_config(flash, base_url, ca_pem=None, **extra):
         code = provision.main(argv, stdin=io.StringIO())
     if code != 0:
         raise RuntimeError("provision refused the simulator's config: " + said.getvalue())
-    with open(os.path.join(flash, "config.json")) as f:
-        return json.load(f)
+    path = os.path.join(flash, "config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    if more:  # the board checks them at boot, as it checks everything in config.json
+        cfg.update(more)
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=2)
+    return cfg
 
 
 class AuthServer:
