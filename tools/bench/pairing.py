@@ -13,9 +13,16 @@ cadata = None
 if ca != "-":
     with open(ca, "rb") as f:
         cadata = f.read()
-flow = DeviceFlow(Transport(cadata=cadata, allow_insecure_http=cadata is None), clock,
-                  "bench-client", base + "/device", base + "/token",
-                  scope="openid profile offline_access")
+transport = Transport(cadata=cadata, allow_insecure_http=cadata is None)
+ep = {"client_id": "bench-client", "device_authorization_endpoint": base + "/device",
+      "token_endpoint": base + "/token", "scope": "openid profile offline_access"}
+try:  # one Client object (client.py), where the lib has it
+    from devicepair.client import Client
+
+    flow = DeviceFlow(transport, clock, Client(**ep))
+except ImportError:
+    flow = DeviceFlow(transport, clock, ep["client_id"], ep["device_authorization_endpoint"],
+                      ep["token_endpoint"], scope=ep["scope"])
 why = ""
 try:
     flow.start()
