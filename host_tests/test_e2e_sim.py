@@ -7,8 +7,11 @@ glyph matching in simscreen.py, never from the serial log or the server), and ap
 in the browser through WebDriver. A recording proxy between board and server keeps what the
 server really issued, so the QR code on the OLED's PNG (decoded by zxing-cpp) is compared with
 the server's own ``verification_uri_complete``. The second server is node's oidc-provider
-(tools/interop). Every process runs in its own process group and is killed by a finalizer;
-waits poll real events with short sleeps under a deadline.
+(tools/interop). The board speaks HTTPS only, verified as on a real board: the authorization
+server and the recording proxy serve a localhost certificate from the simulator's own CA
+(``sim.ensure_tls``), which reaches the board as ca.der through tools/provision.py (node's
+server speaks plain HTTP behind the TLS proxy). Every process runs in its own process group
+and is killed by a finalizer; waits poll real events with short sleeps under a deadline.
 """
 
 import importlib.util
@@ -16,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -53,24 +57,36 @@ def mp(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    """The simulator's CA and localhost certificate, and contexts for the host side."""
+    paths = sim.ensure_tls(str(tmp_path_factory.mktemp("sim-tls")))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(paths["cert"], paths["key"])
+    client = ssl.create_default_context(cafile=paths["ca"])
+    return dict(paths, server_ctx=server, client_ctx=client)
+
+
+@pytest.fixture(scope="module")
 def browser():
     _need(webdriver.available(), "chromium / chromedriver not installed")
-    b = webdriver.Browser()
+    b = webdriver.Browser(accept_insecure_certs=True)
     yield b
     b.quit()
 
 
 @pytest.fixture
-def stack(tmp_path, mp):
+def stack(tmp_path, mp, tls):
     """start_server(args) / start_node() / proxy(url) / start_sim(); all stopped after."""
     started = []
 
     class Stack:
         flash = str(tmp_path / "flash")
         out = str(tmp_path / "out")
+        ca = tls["ca"]
 
         def server(self, *args):
-            s = sim.AuthServer(str(tmp_path / "auth.sqlite3"), args)
+            s = sim.AuthServer(str(tmp_path / "auth.sqlite3"), args, tls=tls)
+            assert s.url.startswith("https://localhost:")
             started.append(s)
             return s
 
@@ -80,7 +96,7 @@ def stack(tmp_path, mp):
             return s
 
         def proxy(self, upstream):
-            p = recproxy.RecordingProxy(upstream)
+            p = recproxy.RecordingProxy(upstream, tls["server_ctx"], tls["client_ctx"])
             started.append(p)
             return p
 
@@ -152,6 +168,8 @@ def pairing_page(board, timeout=15):
     code = next(t for _, _, _, t in lines if CODE_RE.match(t))
     code_y = next(y for y, _, _, t in lines if t == code)
     url = "".join(t for y, _, size, t in lines if y < code_y and size == 1)
+    if "://" not in url:  # the OLED leaves "https://" out: a browser adds it to what is typed
+        url = "https://" + url
     return url, code
 
 
@@ -240,9 +258,9 @@ def oidc_provider_approve(b, url, code, timeout=30):
     return drive(b, url, step, timeout)
 
 
-def post_form(url, fields):
+def post_form(url, fields, context=None):
     req = urllib.request.Request(url, urllib.parse.urlencode(fields).encode())
-    with urllib.request.urlopen(req, timeout=10) as r:
+    with urllib.request.urlopen(req, timeout=10, context=context) as r:
         return r.status
 
 
@@ -253,11 +271,11 @@ def start_pairing(board):
 
 
 # -- the tests ---------------------------------------------------------------------------------
-def test_pair_qr_restart_refresh_and_revoke(stack, browser):
+def test_pair_qr_restart_refresh_and_revoke(stack, browser, tls):
     # access tokens live 125 s and the app refreshes when < 120 s remain: about every 5 s
     srv = stack.server("--interval", "1", "--access-token-ttl", "125")
     px = stack.proxy(srv.url)
-    sim.write_config(stack.flash, px.url)
+    sim.write_config(stack.flash, px.url, ca_pem=stack.ca)
     board = stack.sim()
     url, code = start_pairing(board)
     issued = px.bodies("/device_authorization", 200)
@@ -290,7 +308,8 @@ def test_pair_qr_restart_refresh_and_revoke(stack, browser):
     while True:
         rt = json.load(open(os.path.join(stack.flash, "tokens.json")))["refresh_token"]
         assert post_form(srv.url + "/revoke", {"token": rt, "token_type_hint": "refresh_token",
-                                               "client_id": sim.CLIENT_ID}) == 200
+                                               "client_id": sim.CLIENT_ID},
+                         tls["client_ctx"]) == 200
         try:  # a refresh may have rotated the token just before: then revoke the new one
             board.wait_for(r"unpaired: Sign-in expired$", 8)
             break
@@ -306,7 +325,7 @@ def test_pair_qr_restart_refresh_and_revoke(stack, browser):
 
 def test_deny_in_browser(stack, browser):
     srv = stack.server("--interval", "1")
-    sim.write_config(stack.flash, srv.url)
+    sim.write_config(stack.flash, srv.url, ca_pem=stack.ca)
     board = stack.sim()
     url, code = start_pairing(board)
     assert "denied" in authserver_decide(browser, url, code, "deny")
@@ -317,7 +336,7 @@ def test_deny_in_browser(stack, browser):
 
 def test_code_expires(stack):
     srv = stack.server("--interval", "1", "--expires-in", "10")
-    sim.write_config(stack.flash, srv.url)
+    sim.write_config(stack.flash, srv.url, ca_pem=stack.ca)
     board = stack.sim()
     start_pairing(board)
     scr = wait_text(board, "Code expired", 20)
@@ -329,7 +348,8 @@ def test_code_expires(stack):
 def test_interop_oidc_provider(stack, browser):
     op = stack.node()
     px = stack.proxy(op.url)
-    sim.write_config(stack.flash, px.url, device_authorization_endpoint=px.url + "/device/auth",
+    sim.write_config(stack.flash, px.url, ca_pem=stack.ca,
+                     device_authorization_endpoint=px.url + "/device/auth",
                      token_endpoint=px.url + "/token", userinfo_endpoint=px.url + "/me")
     board = stack.sim()
     url, code = start_pairing(board)

@@ -13,11 +13,13 @@ command line or working directory inside the run's own sim-out folder. Setup is 
 
 import fcntl
 import importlib.util
+import json
 import os
 import pty
 import re
 import select
 import signal
+import ssl
 import struct
 import subprocess
 import sys
@@ -153,6 +155,41 @@ def test_make_demo_pairs_and_prints_its_screens(tmp_path):
     assert ready[0] < coded[0] < paired[-1] == len(shown) - 1, shown
     assert took < 120
     assert os.path.exists(os.path.join(out, "flash", "tokens.json"))
+    # over verified HTTPS: the simulator's CA reached the board as DER, through provision
+    cfg = json.load(open(os.path.join(out, "flash", "config.json")))
+    assert cfg["ca_file"] == "ca.der" and "allow_insecure_http" not in cfg
+    assert cfg["token_endpoint"].startswith("https://localhost:")
+    with open(os.path.join(out, "tls", "ca.pem")) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    assert open(os.path.join(out, "flash", "ca.der"), "rb").read() == der
+    assert_none_left(out)
+
+
+def _picow():
+    from tools import build
+
+    exe, why = build.board_bin("picow")
+    return exe, why
+
+
+@pytest.mark.parametrize("how", ["http", "picow"])
+def test_make_demo_variants(tmp_path, how):
+    # --http: plain HTTP for debugging; --picow: the Pico W stand-in (TLS in its heap)
+    if how == "picow" and _picow()[0] is None:
+        pytest.skip("Pico W stand-in: " + _picow()[1])
+    out = str(tmp_path / "sim-out")
+    p = subprocess.run(make("demo", out, "--timeout", "60", "--" + how), cwd=ROOT,
+                       env=make_env(), stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=150)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    assert "demo: OK, the board is paired as Demo User" in p.stdout
+    cfg = json.load(open(os.path.join(out, "flash", "config.json")))
+    if how == "http":
+        assert cfg["allow_insecure_http"] is True and "ca_file" not in cfg
+        assert cfg["token_endpoint"].startswith("http://127.0.0.1:")
+    else:
+        assert cfg["ca_file"] == "ca.der" and cfg["token_endpoint"].startswith("https://")
+        assert "micropython-u32gc -X heapsize=160K" in p.stdout
     assert_none_left(out)
 
 
@@ -267,7 +304,7 @@ def test_make_sim_press_then_stop(tmp_path, stop):
     out = str(tmp_path / "sim-out")
     term = Terminal(make("sim", out), make_env())
     try:
-        url = term.expect(r"verification page: +(http://127\.0\.0\.1:\d+)/device", 60).group(1)
+        url = term.expect(r"verification page: +(https://localhost:\d+)/device", 60).group(1)
         term.expect(r"\[devicepair\] Press button to pair", 30)
         assert "\x1b[35r" in term.text() and "\u2580" in term.text()  # the OLED, drawn above
         term.type(b"\r")  # Enter: a short press

@@ -36,6 +36,11 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:
+    sys.path.append(ROOT)
+from tools import build  # noqa: E402  (the one .mpy builder and tool finder)
+
+find_tool = build.find_tool
 KEEP_SOURCE = ("boot.py", "main.py")  # top-level firmware files MicroPython runs by name
 SSD1306 = ("ssd1306.mpy", "ssd1306.py")
 # --arch accepts a board name or an mpy-cross -march value; it only matters for native code.
@@ -43,16 +48,6 @@ BOARD_ARCH = {"esp32": "xtensawin", "esp32s3": "xtensawin", "esp32c3": "rv32imc"
               "picow": "armv6m"}
 MARCHES = ("x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
            "xtensa", "xtensawin", "rv32imc", "rv64imc")
-
-
-def find_tool(name, env_var):
-    """$ENV_VAR, else the tool next to this Python (the venv), else PATH."""
-    if os.environ.get(env_var):
-        return os.environ[env_var]
-    cand = os.path.join(os.path.dirname(sys.executable), name)
-    if os.path.exists(cand):
-        return cand
-    return shutil.which(name) or name
 
 
 class Plan:
@@ -117,10 +112,7 @@ def make_plan(lib_dir, fw_dir, build_dir, board_file=None, config=None, ca=None,
 
 
 def mpy_cross_argv(mpy_cross, src, staged, name, march=None):
-    argv = [mpy_cross, "-O3"]
-    if march:
-        argv.append("-march=" + march)
-    return argv + ["-s", name, "-o", staged, src]
+    return build.mpy_cross_argv(src, staged, name, build.OPT, march, mpy_cross)
 
 
 # Runs on the board, one line so --dry-run prints one command per line: {dir: [entries] or
@@ -251,16 +243,7 @@ class Runner:
             for argv in argvs:
                 self.out(shlex.join(argv))
             return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            results = list(pool.map(lambda v: (v, subprocess.run(
-                v, capture_output=True, text=True)), argvs))
-        for argv, p in results:
-            if p.returncode:
-                sys.stderr.write(p.stdout + p.stderr)
-                raise RuntimeError("mpy-cross failed (exit %d): %s"
-                                   % (p.returncode, shlex.join(argv)))
+        build.compile_all(argvs)
 
 
 def main(argv=None):
@@ -320,8 +303,8 @@ def main(argv=None):
                             "makes it)" % (a.config, ca_file, local))
             ca = (local, "/" + ca_file.lstrip("/"))
 
-    mpy_cross = find_tool("mpy-cross", "MPY_CROSS")
-    mpremote = find_tool("mpremote", "MPREMOTE")
+    mpy_cross = build.mpy_cross_bin()
+    mpremote = build.mpremote_bin()
     base = [mpremote, "connect", a.port, "resume"]
     plan = make_plan(shown(a.lib), shown(a.firmware), shown(a.build_dir),
                      board_file and shown(board_file), a.config and shown(a.config),
@@ -348,8 +331,8 @@ def main(argv=None):
         else:
             if os.path.isdir(a.build_dir):
                 shutil.rmtree(a.build_dir)
-            print("compiling %d modules with %s -O3%s" % (
-                len(plan.compile), mpy_cross, " -march=" + march if march else ""))
+            print("compiling %d modules with %s -O%d%s" % (
+                len(plan.compile), mpy_cross, build.OPT, " -march=" + march if march else ""))
         if not a.dry_run:
             for _, staged, _ in plan.compile:
                 os.makedirs(os.path.dirname(staged), exist_ok=True)

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """``make sim`` / ``make demo``: the firmware on the simulator board against the local server.
 
-    python tools/sim.py sim  [--fresh] [--screen auto|ansi|art|off] [--wifi SPEC] [--heap 160K]
+    python tools/sim.py sim  [--fresh] [--screen auto|ansi|art|off] [--wifi SPEC] [--heap 224K]
     python tools/sim.py demo [--timeout 60] [--shots docs/img]
+    (both: [--http] [--picow])
 
-Both start tools/authserver.py (state in sim-out/authserver.sqlite3), write
-sim-out/flash/config.json for it, compile lib/ with mpy-cross into sim-out/mp/ next to
+Both start tools/authserver.py over HTTPS (state in sim-out/authserver.sqlite3; its
+localhost certificate from a CA made on the first run and kept in sim-out/tls/), write
+sim-out/flash/config.json and ca.der for it with tools/provision.py (``--ca-pem``, as a user
+does), compile lib/ as deploy ships it (tools/build.py) into sim-out/mp/ next to
 boards/sim.py as ``board.py``, and run firmware/main.py under the MicroPython unix port with
-``-X heapsize=160K`` and sim-out/flash as the current directory (the board's flash).
+``-X heapsize=224K`` (160K on the Pico W stand-in) and sim-out/flash as the current directory: the
+board verifies the server's certificate as it would a provider's. ``--http`` is plain HTTP
+on 127.0.0.1 (debugging); ``--picow`` runs the Pico W stand-in (tools/build.py board_bin).
 
 ``sim`` is interactive: press Enter for a short button press, ``l`` Enter for a long one
 (unpair), ``d`` Enter for a double press; approve in a browser; Ctrl-C stops everything.
@@ -32,24 +37,21 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINS = (os.path.join(ROOT, ".venv", "bin"), os.path.dirname(os.path.abspath(sys.executable)))
-HEAP = "160K"  # Pico W-sized; the whole firmware + sim board pairs in ~140K (.mpy in the heap)
+if ROOT not in sys.path:
+    sys.path.append(ROOT)
+from tools import build  # noqa: E402  (the one .mpy builder and tool finder)
+
+# A Pico W has ~166-192 KB of GC heap. The Pico W stand-in (--picow, 32-bit, TLS in the heap)
+# runs at PICOW_HEAP; the PyPI unix port is 64-bit (8-byte pointers and object slots: about a
+# third more heap for the same firmware, TLS outside it), so it gets HEAP.
+HEAP = "224K"
+PICOW_HEAP = "160K"
 CLIENT_ID = "devicepair-sim"
 WIFI = [{"ssid": "SimNet", "password": "simulated"}]
 
 
-def _tool(name, env):
-    exe = os.environ.get(env)
-    if exe:
-        return exe
-    for d in BINS:
-        if os.path.exists(os.path.join(d, name)):
-            return os.path.join(d, name)
-    return shutil.which(name) or name
-
-
 def micropython():
-    return _tool("micropython", "MICROPYTHON")
+    return build.micropython_bin()
 
 
 def stop_group(proc, timeout=5):
@@ -69,51 +71,101 @@ def stop_group(proc, timeout=5):
 
 
 def build_mp(dest):
-    """lib/ compiled with mpy-cross (as on a board) plus the sim board as board.mpy."""
-    cross = _tool("mpy-cross", "MPY_CROSS")
-    if os.path.isdir(dest):
-        shutil.rmtree(dest)
-    jobs = [(os.path.join(ROOT, "boards", "sim.py"), "board.py")]
-    lib = os.path.join(ROOT, "lib")
-    for d, _, files in os.walk(lib):
-        for fn in files:
-            if fn.endswith(".py") and "__pycache__" not in d:
-                src = os.path.join(d, fn)
-                jobs.append((src, os.path.relpath(src, lib)))
-    for src, rel in jobs:
-        out = os.path.join(dest, rel[:-3] + ".mpy")
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.run([cross, "-O0", "-s", rel, "-o", out, src], check=True)
-    return dest
+    """lib/ compiled as deploy ships it (tools/build.py, -O3) plus the sim board as board.mpy."""
+    return build.build_board_tree(dest, os.path.join(ROOT, "boards", "sim.py"))
 
 
-def write_config(flash, base_url, **extra):
-    """config.json for the generic provider at ``base_url`` (http on 127.0.0.1)."""
-    cfg = {"_comment": "written by tools/sim.py for the simulator", "wifi": WIFI,
-           "hostname": "devicepair-sim", "provider": "generic",
-           "device_authorization_endpoint": base_url + "/device_authorization",
-           "token_endpoint": base_url + "/token", "userinfo_endpoint": base_url + "/userinfo",
-           "allow_insecure_http": True, "client_id": CLIENT_ID}
-    cfg.update(extra)
+def ensure_tls(out):
+    """``out``/tls: a CA made on the first run and kept (ca.pem, ca.key.pem), and an RSA-2048
+    certificate for localhost signed by it (localhost.pem, localhost.key.pem): what the local
+    authorization server serves, so the board verifies TLS as it would against a provider.
+    Returns {"ca": ca.pem, "cert": ..., "key": ...}. Keys are written owner-only."""
+    import trustme
+
+    d = os.path.join(out, "tls")
+    paths = {k: os.path.join(d, f) for k, f in (("ca", "ca.pem"), ("ca_key", "ca.key.pem"),
+                                                 ("cert", "localhost.pem"),
+                                                 ("key", "localhost.key.pem"))}
+    os.makedirs(d, exist_ok=True)
+    rsa = trustme.KeyType.RSA
+    if os.path.exists(paths["ca"]) and os.path.exists(paths["ca_key"]):
+        with open(paths["ca"], "rb") as c, open(paths["ca_key"], "rb") as k:
+            ca = trustme.CA.from_pem(c.read(), k.read())
+    else:
+        ca = trustme.CA(organization_name="devicepair simulator CA", key_type=rsa)
+        _write_private(paths["ca_key"], ca.private_key_pem.bytes())
+        ca.cert_pem.write_to_path(paths["ca"])
+        for k in ("cert", "key"):  # a new CA: the old server certificate is worthless
+            if os.path.exists(paths[k]):
+                os.remove(paths[k])
+    if not (os.path.exists(paths["cert"]) and os.path.exists(paths["key"])):
+        leaf = ca.issue_cert("localhost", "127.0.0.1", key_type=rsa)
+        _write_private(paths["key"], leaf.private_key_pem.bytes())
+        with open(paths["cert"], "wb") as f:
+            for blob in leaf.cert_chain_pems:
+                f.write(blob.bytes())
+    return paths
+
+
+def _write_private(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def write_config(flash, base_url, ca_pem=None, **extra):
+    """flash/config.json for the generic provider at ``base_url``, written by
+    tools/provision.py as a user writes it: with ``ca_pem`` (https) provision converts the CA
+    to flash/ca.der and names it in ``ca_file``; without, http:// on loopback is allowed.
+    ``extra`` endpoints replace the defaults; other ``extra`` keys are added to the file as
+    they are. Returns the config as written."""
+    from tools import provision
+
+    ep = {"device_authorization_endpoint": base_url + "/device_authorization",
+          "token_endpoint": base_url + "/token", "userinfo_endpoint": base_url + "/userinfo"}
+    ep.update((k, v) for k, v in extra.items() if k in ep)
+    more = {k: v for k, v in extra.items() if k not in ep}  # keys provision has no flag for
+    argv = ["--out", os.path.join(flash, "config.json"), "--provider", "generic",
+            "--client-id", CLIENT_ID, "--hostname", "devicepair-sim"]
+    argv += ["--wifi=%s:%s" % (w["ssid"], w["password"]) for w in WIFI]
+    for k, v in ep.items():
+        argv += ["--" + k.replace("_", "-"), v]
+    argv += ["--ca-pem", ca_pem] if ca_pem else ["--allow-insecure-http"]
     os.makedirs(flash, exist_ok=True)
-    with open(os.path.join(flash, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
+    import contextlib
+    import io
+
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+        code = provision.main(argv, stdin=io.StringIO())
+    if code != 0:
+        raise RuntimeError("provision refused the simulator's config: " + said.getvalue())
+    path = os.path.join(flash, "config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    if more:  # the board checks them at boot, as it checks everything in config.json
+        cfg.update(more)
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=2)
     return cfg
 
 
 class AuthServer:
     """tools/authserver.py on 127.0.0.1, a free port; ``url`` once it listens."""
 
-    def __init__(self, db, args=(), log_path=None, timeout=20):
+    def __init__(self, db, args=(), log_path=None, timeout=20, tls=None):
         self.log_path = log_path or db + ".log"
         self._log = open(self.log_path, "w")
+        if tls:  # ensure_tls's paths: serve HTTPS for localhost
+            args = ["--tls-cert", tls["cert"], "--tls-key", tls["key"]] + list(args)
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, "tools", "authserver.py"), "--port", "0",
              "--db", db] + list(args), stdout=subprocess.PIPE, stderr=self._log, text=True,
             cwd=ROOT, start_new_session=True)
         try:
             line = _readline(self.proc.stdout, timeout)
-            m = re.match(r"^authserver listening on (http://127\.0\.0\.1:\d+)$", line.strip())
+            m = re.match(r"^authserver listening on (http://127\.0\.0\.1:\d+|"
+                         r"https://localhost:\d+)$", line.strip())
             if not m:
                 raise RuntimeError("authserver did not start: %r\n%s" % (line, self.log()))
             self.url = m.group(1)
@@ -154,7 +206,7 @@ class Simulator:
     """
 
     def __init__(self, mp, flash, out, heap=HEAP, env=None, screen="off", passthrough=False,
-                 on_line=None):
+                 on_line=None, exe=None):
         self.out = out
         self.lines = []
         self._cond = threading.Condition()
@@ -164,12 +216,13 @@ class Simulator:
                 os.remove(os.path.join(out, fn))
         e = dict(os.environ)
         # the flash folder is on the path as on a board: a task module copied there imports
-        e.update({"MICROPYPATH": mp + ":" + os.path.abspath(flash),
+        e.update({"MICROPYPATH": mp + ":" + os.path.abspath(flash) + ":.frozen",
                   "DEVICEPAIR_SIM_OUT": os.path.abspath(out), "DEVICEPAIR_SIM_SCREEN": screen,
                   "DEVICEPAIR_SIM_STDIN_EOF": "exit"})
         e.update(env or {})
         self.proc = subprocess.Popen(
-            [micropython(), "-X", "heapsize=" + heap, os.path.join(ROOT, "firmware", "main.py")],
+            [exe or micropython(), "-X", "heapsize=" + heap,
+             os.path.join(ROOT, "firmware", "main.py")],
             cwd=flash, env=e, stdin=subprocess.PIPE,
             stdout=None if passthrough else subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True)
@@ -379,15 +432,14 @@ def task_config(name, base_url, flash):
     if not os.path.exists(src):
         raise RuntimeError("no example %s (firmware/examples: %s)" % (name, ", ".join(
             sorted(f[:-3] for f in os.listdir(os.path.dirname(src)) if f.endswith(".py")))))
-    subprocess.run([_tool("mpy-cross", "MPY_CROSS"), "-O0", "-o",
-                    os.path.join(flash, name + ".mpy"), src], check=True)
+    build.compile_file(src, os.path.join(flash, name + ".mpy"), name + ".py", opt=build.OPT)
     args = {}
     for k, v in EXAMPLE_ARGS.get(name, {}).items():
         args[k] = v.replace("{base}", base_url) if isinstance(v, str) else v
     return {"task": name, "task_args": args}
 
 
-def _setup(out, fresh, server_args, task=None):
+def _setup(out, fresh, server_args, http=False, task=None):
     flash = os.path.join(out, "flash")
     db = os.path.join(out, "authserver.sqlite3")
     if fresh:
@@ -400,9 +452,26 @@ def _setup(out, fresh, server_args, task=None):
     print("building %s (mpy-cross lib/ + boards/sim.py as board)..."
           % os.path.join(_rel(out), "mp"), flush=True)
     mp = build_mp(os.path.join(out, "mp"))
-    srv = AuthServer(db, server_args, os.path.join(out, "authserver.log"))
-    write_config(flash, srv.url, **(task_config(task, srv.url, flash) if task else {}))
+    tls = None if http else ensure_tls(out)
+    srv = AuthServer(db, server_args, os.path.join(out, "authserver.log"), tls=tls)
+    write_config(flash, srv.url, ca_pem=tls and tls["ca"],
+                 **(task_config(task, srv.url, flash) if task else {}))
+    if tls:
+        print("TLS: the server's CA is %s (made on the first run); the board got it as "
+              "%s through tools/provision.py" % (_rel(tls["ca"]),
+                                                 _rel(os.path.join(flash, "ca.der"))),
+              flush=True)
     return srv, mp, flash
+
+
+def _interpreter(a):
+    """The MicroPython binary to run: $MICROPYTHON / the venv's, or the Pico W stand-in."""
+    if not a.picow:
+        return micropython()
+    exe, why = build.board_bin("picow")
+    if exe is None:
+        raise RuntimeError("--picow: " + why)
+    return exe
 
 
 def _rel(path):
@@ -466,7 +535,8 @@ def cmd_sim(a):
     mode = _terminal_mode(a.screen)
     try:
         try:
-            srv, mp, flash = _setup(out, a.fresh, ["--interval", "1"], a.task)
+            exe = _interpreter(a)
+            srv, mp, flash = _setup(out, a.fresh, ["--interval", "1"], a.http, a.task)
         except _START_ERRORS as e:
             return _failed("sim", "could not start: %s" % e)
         if mode == "ansi":  # the board draws on rows 1-34; the log scrolls from row 35 down
@@ -478,7 +548,7 @@ def cmd_sim(a):
               "Ctrl-C quits", flush=True)
         env = {"DEVICEPAIR_SIM_WIFI": a.wifi} if a.wifi else {}
         try:
-            sim = Simulator(mp, flash, out, a.heap, env, mode, passthrough=True)
+            sim = Simulator(mp, flash, out, a.heap, env, mode, passthrough=True, exe=exe)
         except OSError as e:
             return _failed("sim", "could not start micropython: %s" % e)
         t = threading.Thread(target=_forward, args=(sim,), daemon=True)
@@ -524,12 +594,14 @@ def cmd_demo(a):
     approve = 8 if a.shots else 2
     try:
         try:
+            exe = _interpreter(a)
             srv, mp, flash = _setup(out, True, ["--interval", "1", "--auto-approve",
-                                                str(approve)], a.task)
+                                                str(approve)], a.http, a.task)
             print("authorization server: %s (approves every code after %d s)"
                   % (srv.url, approve), flush=True)
             deadline = time.monotonic() + a.timeout
-            sim = Simulator(mp, flash, out, a.heap, {}, "art", on_line=demo.on_line)
+            print("board: %s -X heapsize=%s" % (_rel(exe), a.heap), flush=True)
+            sim = Simulator(mp, flash, out, a.heap, {}, "art", on_line=demo.on_line, exe=exe)
         except _START_ERRORS as e:
             return _failed("demo", "could not start: %s" % e)
         presses = 0  # press whenever the board is idle: again after a crash and restart
@@ -573,16 +645,23 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("command", choices=("sim", "demo"))
     p.add_argument("--out", default=os.path.join(ROOT, "sim-out"))
-    p.add_argument("--heap", default=HEAP, help="MicroPython -X heapsize (default %s)" % HEAP)
+    p.add_argument("--heap", help="MicroPython -X heapsize (default %s; %s with --picow)"
+                   % (HEAP, PICOW_HEAP))
     p.add_argument("--fresh", action="store_true", help="sim: forget tokens and server state")
     p.add_argument("--screen", default="auto", choices=("auto", "ansi", "art", "off"))
     p.add_argument("--wifi", default="", help='sim: DEVICEPAIR_SIM_WIFI, e.g. "drop_after:30"')
     p.add_argument("--task", metavar="EXAMPLE", help="run firmware/examples/EXAMPLE.py as "
                    "the board's task (post_reading, show_value, survive_revoke)")
     p.add_argument("--timeout", type=float, default=60, help="demo: seconds before failing")
+    p.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS "
+                   "(debugging: the wire in clear text)")
+    p.add_argument("--picow", action="store_true", help="run the board on the Pico W stand-in "
+                   "(../shared/mp32/bin/micropython-u32gc or $MICROPYTHON_PICOW: 32-bit, TLS "
+                   "in the heap)")
     p.add_argument("--shots", metavar="DIR", help="demo: copy the ready, pairing (code, QR) "
                    "and paired screens' PNGs to DIR (docs/img)")
     a = p.parse_args(argv)
+    a.heap = a.heap or (PICOW_HEAP if a.picow else HEAP)
     for s in _STOP_SIGNALS:
         signal.signal(s, _on_signal)
     return cmd_sim(a) if a.command == "sim" else cmd_demo(a)

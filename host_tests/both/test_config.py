@@ -278,3 +278,16 @@ def test_oled_height():
             raise AssertionError("accepted %r" % (bad,))
         except ConfigError as e:
             assert str(e) == "config: oled_height must be 32 or 64 (the OLED's height in pixels)"
+
+
+def test_the_checker_is_dropped_after_loading():
+    # configcheck.py holds the boot-time checks only: a board gets its heap back afterwards,
+    # and a refused config drops it too
+    import sys
+
+    assert Config.from_dict(_d()).client_id == "abc"
+    assert "devicepair.configcheck" not in sys.modules
+    assert "client_id" in _msg(_d(client_id=DEL))
+    assert "devicepair.configcheck" not in sys.modules
+    assert C.load_config("config.json", _FS(json.dumps(_d()).encode())).client_id == "abc"
+    assert "devicepair.configcheck" not in sys.modules

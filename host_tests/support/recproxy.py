@@ -6,6 +6,8 @@ status, parsed JSON body or None, time.monotonic() of the request). Tests compar
 board shows with these bodies (the QR against ``verification_uri_complete``) and check token
 responses (``id_token`` present) without the board having to keep or print any token.
 CPython only; 127.0.0.1; ``stop()`` always; records stay in memory and are never printed.
+With ``ssl_context`` (a server context for localhost) the device talks HTTPS to the proxy and
+``url`` is ``https://localhost:PORT``; an https upstream is verified with ``upstream_context``.
 """
 
 import http.client
@@ -19,9 +21,10 @@ _HOP = ("connection", "keep-alive", "transfer-encoding", "content-length", "host
 
 
 class RecordingProxy:
-    def __init__(self, upstream):
+    def __init__(self, upstream, ssl_context=None, upstream_context=None):
         u = urllib.parse.urlsplit(upstream)
         self.upstream = (u.hostname, u.port)
+        tls_up = u.scheme == "https"
         self.records = []
         self._lock = threading.Lock()
         proxy = self
@@ -37,7 +40,11 @@ class RecordingProxy:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                conn = http.client.HTTPConnection(*proxy.upstream, timeout=20)
+                if tls_up:
+                    conn = http.client.HTTPSConnection(*proxy.upstream, timeout=20,
+                                                       context=upstream_context)
+                else:
+                    conn = http.client.HTTPConnection(*proxy.upstream, timeout=20)
                 try:
                     conn.request(self.command, self.path, body, headers)
                     r = conn.getresponse()
@@ -67,6 +74,9 @@ class RecordingProxy:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        if ssl_context is not None:
+            self.server.socket = ssl_context.wrap_socket(self.server.socket, server_side=True)
+            self.url = "https://localhost:%d" % self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 

@@ -43,7 +43,7 @@ def _free_port():
 
 
 class Browser:
-    def __init__(self, timeout=30):
+    def __init__(self, timeout=30, accept_insecure_certs=False):
         self.profile = tempfile.mkdtemp(prefix="devicepair-chromium-")
         self.port = _free_port()
         self.base = "http://127.0.0.1:%d" % self.port
@@ -65,6 +65,8 @@ class Browser:
                 time.sleep(0.05)
             caps = {"capabilities": {"alwaysMatch": {
                 "browserName": "chrome", "pageLoadStrategy": "normal",
+                # the user's browser does not know the simulator's own CA; the board does
+                "acceptInsecureCerts": bool(accept_insecure_certs),
                 "goog:chromeOptions": {"binary": CHROMIUM, "args": ARGS + [
                     "--user-data-dir=" + os.path.join(self.profile, "data")]}}}}
             v = self._call("POST", "/session", caps, timeout=timeout)

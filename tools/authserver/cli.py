@@ -1,7 +1,9 @@
 """Command line: parse options, refuse non-loopback binds, serve until SIGTERM/SIGINT.
 
 The first line on stdout is always ``authserver listening on http://HOST:PORT`` (flushed),
-so a test or script can start the server with --port 0 and read the URL. Everything else
+so a test or script can start the server with --port 0 and read the URL; with ``--tls-cert``
+and ``--tls-key`` it serves HTTPS and says ``https://localhost:PORT`` (the name its
+certificate is for, as a board checks it). Everything else
 (logs) goes to stderr and never contains a token or device code.
 """
 
@@ -76,6 +78,9 @@ def build_parser():
                       help="approve every pending code SECONDS after issue, as the first user")
     auto.add_argument("--auto-deny", type=_at_least(0, float), metavar="SECONDS",
                       help="deny every pending code SECONDS after issue")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate "
+                   "(chain) for localhost; tools/sim.py makes one from its own CA")
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="debug logging (authlib's own loggers stay at WARNING: they log tokens)")
     return p
@@ -109,8 +114,21 @@ def main(argv=None):
         print("authserver: refusing to listen on %r: not a loopback address (use "
               "--allow-remote to expose this development server)" % args.host, file=sys.stderr)
         return 2
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("authserver: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    ssl_ctx = None
+    if args.tls_cert:
+        import ssl
+
+        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as err:
+            print("authserver: cannot load --tls-cert/--tls-key: %s" % err, file=sys.stderr)
+            return 2
     setup_logging(args.verbose)
-    if not is_loopback(host):
+    if not is_loopback(host) and not ssl_ctx:
         # authlib refuses plain-http requests unless the Host is loopback
         os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
         log.warning("listening on non-loopback %s over plain HTTP: development only", host)
@@ -129,13 +147,17 @@ def main(argv=None):
         return [b"starting\n"]
 
     try:
-        srv = make_server(host, args.port, not_ready, threaded=True, request_handler=Handler)
+        srv = make_server(host, args.port, not_ready, threaded=True, request_handler=Handler,
+                          ssl_context=ssl_ctx)
     except OSError as err:
         print("authserver: cannot listen on %s port %d: %s" % (args.host, args.port, err),
               file=sys.stderr)
         return 1
     url_host = "[%s]" % host if ":" in host else host
     bound = "http://%s:%d" % (url_host, srv.server_port)
+    if ssl_ctx is not None:  # the certificate names localhost; clients check that name
+        bound = "https://%s:%d" % ("localhost" if is_loopback(host) else url_host,
+                                   srv.server_port)
     cfg = Config(
         public_url=(args.public_url or bound).rstrip("/"),
         db_path=args.db or default_db_path(),
