@@ -60,16 +60,17 @@ def _text(d, key, required=True):
     return v
 
 
-def _safe_uri(v, like, insecure):
+def _safe_uri(v, like):
     """``v`` if it is a URL fit to show and put into a QR code, else None: https (http only
-    for loopback in development), no user@ part, and - when ``like`` is given - the same
-    scheme, host and port as ``like`` (the verification_uri): a complete URI pointing
-    elsewhere while the text shows the real host would be phishing."""
+    on a loopback host: development, where the browser runs on the same machine), no user@
+    part, and - when ``like`` is given - the same scheme, host and port as ``like`` (the
+    verification_uri): a complete URI pointing elsewhere while the text shows the real host
+    would be phishing. The board never fetches these URLs itself."""
     try:
         u = split_url(v)
     except ValueError:
         return None
-    if u[0] != "https" and not (insecure and is_loopback_host(u[1])):
+    if u[0] != "https" and not is_loopback_host(u[1]):
         return None
     if like is not None and split_url(like)[:3] != u[:3]:
         return None
@@ -240,16 +241,15 @@ class DeviceFlow:
         if len(code) > 64 or [ch for ch in code if not 0x20 <= ord(ch) < 0x7F]:
             raise ResponseError("server sent a bad user_code")
         uri = _text(d, "verification_uri")
-        insecure = self.client.allow_insecure_http
-        if not _safe_uri(uri, None, insecure):
+        if not _safe_uri(uri, None):
             raise ResponseError("server sent a bad verification_uri")
         self.verification_uri = uri
-        complete = _safe_uri(d.get("verification_uri_complete"), uri, insecure)
+        complete = _safe_uri(d.get("verification_uri_complete"), uri)
         if complete is None:
             tmpl = q.get("complete_uri")
             if tmpl:
                 complete = _safe_uri(tmpl.replace("{verification_uri}", uri).replace(
-                    "{user_code}", self.user_code), uri, insecure)
+                    "{user_code}", self.user_code), uri)
         self.verification_uri_complete = complete
         msg = d.get("message")
         self.message = msg if isinstance(msg, str) and len(msg) < 512 else None

@@ -63,13 +63,12 @@ def resume(path, fs, flow, unix_now):
         complete = snap.get("verification_uri_complete")
     except (KeyError, TypeError):
         left = None
-    insecure = flow.client.allow_insecure_http
     ok = type(left) is int and type(interval) is int and 1 <= interval <= _MAX_INTERVAL and \
         0 < left <= _MAX_EXPIRES and \
         not [t for t in texts if not isinstance(t, str) or not t or len(t) > _MAX_STR] and \
         not [c for c in texts[1] if not 0x20 <= ord(c) < 0x7F] and \
-        _safe_uri(texts[2], None, insecure) is not None and \
-        (complete is None or _safe_uri(complete, texts[2], insecure) is not None)
+        _safe_uri(texts[2], None) is not None and \
+        (complete is None or _safe_uri(complete, texts[2]) is not None)
     if not ok:
         clear(path, fs)
         return False
