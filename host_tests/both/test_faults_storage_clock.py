@@ -428,6 +428,28 @@ def test_fault_power_cut_mid_rotation_where_rename_cannot_overwrite():
     print("rotation cut at %d steps (no rename over)" % _cut_rotations(False))
 
 
+def test_fault_remove_refused_on_unpair():
+    base = script({"/me": [ME]})
+    fs = _paired_fs()
+    logs = []
+    a = _app(base, fs, logs=logs)
+    _run(a, lambda a: a.state == A.PAIRED)
+    fs.remove_error = True
+    a.button.press("long")
+    _run(a, lambda a: a.state == A.CONFIRM)
+    a.button.press()
+    _run(a, lambda a: a.state == A.IDLE)
+    assert not a.session.paired and a.screen.last == ("unpaired",)
+    assert fs.read_file("tokens.json") == b""  # emptied, since it could not be removed
+    n = request_count(base)
+    b = _app(base, fs.reboot())  # flash still refuses removals
+    _run(b, lambda b: b.state in (A.IDLE, A.PAIRED))
+    assert b.state == A.IDLE, "an unpaired board came back paired after a reboot"
+    assert b.screen.last == ("idle",) and request_count(base) == n
+    b.button.press()  # and it pairs again over the emptied file
+    _run(b, lambda b: b.state == A.START, max_ms=1000)
+
+
 # -- clocks ---------------------------------------------------------------------------------------
 
 def test_fault_ticks_wrap_mid_pairing():

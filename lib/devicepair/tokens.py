@@ -175,7 +175,7 @@ class TokenStore:
                 f.close()
             if len(data) > MAX_FILE:
                 return None, "file too large"
-            if not data:
+            if not data:  # a cut inside a write, or clear() where removing was refused
                 return None, "empty file"
             d = json.loads(data.decode())
         except OSError as e:
@@ -274,14 +274,17 @@ class TokenStore:
         return self.save(merge_refresh(old, new))
 
     def clear(self):
-        """Unpair: remove the temp file first, then the token file (missing is fine)."""
+        """Unpair: remove the temp file first, then the token file (missing is fine). Where
+        flash refuses the removal, the file is emptied instead (``load`` finds no tokens in an
+        empty file), so an unpaired board never comes back paired after a reboot; OSError
+        when both fail."""
         self._mem_token = self._mem_deadline = None
         for p in (self.tmp, self.path):
             try:
                 self.fs.remove(p)
             except OSError as e:
                 if not e.args or e.args[0] != _ENOENT:
-                    raise
+                    self.fs.open(p, "wb").close()  # OSError: the caller says so
 
     # -- expiry ----------------------------------------------------------------------------
 
