@@ -578,3 +578,19 @@ def test_fault_rtc_reset_between_boots_with_a_stored_token():
     _run(a, lambda a: a.state == A.PAIRED, max_ms=1000)
     _run(a, lambda a: a.session.tokens["access_token"] == "at-2", max_ms=60000)
     assert _sent_refresh_tokens(base) == ["rt-1"] and _stored(fs)["refresh_token"] == "rt-2"
+
+
+def test_fault_token_file_with_a_header_in_the_access_token():
+    # a tampered (or bit-flipped) file: its access token would go verbatim into
+    # "Authorization: Bearer ..." - CR/LF there injects headers into every API call
+    base = script({"/me": [ME]})
+    for tok in ("at-1\r\nX-Injected: 1", "at-1\nHost: evil.example", "at 1", "at-1\x00",
+                "=", "at-\u00e9"):
+        fs = FaultFS({"tokens.json": json.dumps({"access_token": tok,
+                                                 "expires_at": -1}).encode()})
+        logs = []
+        a = _app(base, fs, logs=logs)
+        _run(a, lambda a: a.state in (A.IDLE, A.PAIRED))
+        assert a.state == A.IDLE and a.screen.last == ("idle",), (tok, a.screen.last)
+        assert [x for x in logs if "not a bearer token" in x], logs
+    assert request_count(base) == 0  # nothing was sent with it
