@@ -594,3 +594,37 @@ def test_fault_token_file_with_a_header_in_the_access_token():
         assert a.state == A.IDLE and a.screen.last == ("idle",), (tok, a.screen.last)
         assert [x for x in logs if "not a bearer token" in x], logs
     assert request_count(base) == 0  # nothing was sent with it
+
+
+class TmpReadErrorFS(FaultFS):
+    """EIO reading the temp file only (a worn block under it)."""
+
+    def open(self, path, mode="rb"):
+        if mode == "rb" and self.read_error and path.endswith(".tmp"):
+            raise OSError(5)
+        return FaultFS.open(self, path, mode)
+
+
+def test_fault_read_error_on_the_newer_temp_file():
+    # a cut before the rename left the complete new set (rt-2) in the temp file and the old,
+    # already rotated set (rt-1) in the main file; reading the temp file fails once. The temp
+    # file must not be thrown away for it (rt-1 would be presented and refused: unpaired)
+    base = script({"/token": [token_response(access_token="at-3", refresh_token="rt-3")],
+                   "/me": [ME]})
+    fs = _paired_fs(access_token="at-1", refresh_token="rt-1")
+    newer = TokenStore("x", FaultFS(), FakeClock(unix=T0))
+    fs = TmpReadErrorFS(fs.files)
+    fs.write_file("tokens.json.tmp", json.dumps(newer.record(token_response(
+        access_token="at-2", refresh_token="rt-2", expires_in=60)["json"])).encode())
+    fs.read_error = True
+    logs = []
+    a = _app(base, fs, logs=logs)
+    _run(a, lambda a: a.state == A.IDLE)
+    assert [x for x in logs if "cannot read (5)" in x], logs
+    assert sorted(fs.listdir()) == ["tokens.json", "tokens.json.tmp"]  # both kept
+    assert request_count(base) == 0  # rt-1 was not presented
+    fs.read_error = False
+    b = _app(base, fs.reboot())  # readable again: the newer set, refreshed (60 s left)
+    _run(b, lambda b: b.state == A.PAIRED)
+    assert _sent_refresh_tokens(base) == ["rt-2"]
+    assert _stored(fs)["refresh_token"] == "rt-3" and fs.listdir() == ["tokens.json"]

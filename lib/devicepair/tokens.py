@@ -210,7 +210,8 @@ class TokenStore:
         """The stored token set (a dict), or None: unpaired, or unreadable (see last_error).
 
         A complete leftover ``.tmp`` is newer than the main file (a cut between writing it
-        and the rename) and is moved into place; a partial one is removed.
+        and the rename) and is moved into place; a partial one is removed; one that cannot
+        be read (I/O error) is kept, and nothing is loaded until it can.
         """
         self.last_error = None
         tokens, why = self._read(self.tmp)
@@ -220,6 +221,11 @@ class TokenStore:
             except OSError:
                 pass  # still readable from the temp file next time
             return tokens
+        if why is not None and why[:7] == "cannot ":
+            # an I/O error, not a partial file: it may hold the newer set (the main one's
+            # refresh token already rotated away). Keep both; nothing is used this boot.
+            self.last_error = "stored token unreadable (" + why + "), pair again"
+            return None
         if why is not None and why is not _NOMEM:  # a partial temp file: the main is good
             try:
                 self.fs.remove(self.tmp)
