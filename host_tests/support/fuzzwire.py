@@ -166,8 +166,9 @@ _ERRORS = ("authorization_pending", "slow_down", "access_denied", "expired_token
            "invalid_grant", "invalid_client", "server_error", "temporarily_unavailable", "")
 
 
-def body_dict(ch, kind):
-    """A response object for ``kind``: the good one, then fields removed, retyped, added."""
+def body_dict(ch, kind, most=4):
+    """A response object for ``kind``: the good one, then up to ``most`` fields removed,
+    retyped or added."""
     d = _GOOD[kind]()
     if kind == "error":
         d["error"] = pick(ch, _ERRORS)
@@ -176,7 +177,7 @@ def body_dict(ch, kind):
         if ch.int(0, 3) == 0:
             d["interval"] = value(ch)
     keys = list(d)
-    for _ in range(ch.int(0, 4)):
+    for _ in range(ch.int(0, most)):
         v = ch.int(0, 3)
         k = pick(ch, keys)
         if v == 0:
@@ -250,6 +251,12 @@ GENERATED = [0]  # responses generated so far (the count the fuzz test prints)
 def response(ch, kind):
     """One complete (or broken) HTTP response for a request of ``kind``, as bytes."""
     GENERATED[0] += 1
+    if ch.int(0, 2) == 0:  # well framed, only the values hostile: reaches the deeper code
+        d = body_dict(ch, kind, 2)
+        b = enc(d).encode()
+        code = pick(ch, (200, 200, 400)) if kind != "whoami" else pick(ch, (200, 200, 401))
+        return (b"HTTP/1.1 " + str(code).encode() + b" X\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(b)).encode() + b"\r\n\r\n" + b)
     ctype, b = body(ch, kind)
     head = [status_line(ch, kind)]
     if ch.int(0, 15) == 0:  # an interim response first
