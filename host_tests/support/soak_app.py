@@ -1,8 +1,8 @@
 """Pair, refresh, unpair, again and again, in ONE MicroPython process: the whole app as
-firmware/main.py builds it (config, providers.resolve, Transport, TokenStore and PairingStore
-on real files, Session, OLED screen on a real framebuf with its QR code, Tee'd with the serial
-screen, App) against the scripted server. A leak or a fragmenting allocation that one
-pairing hides shows after hundreds.
+firmware/main.py builds it (config, providers.resolve, Transport, the token store and the
+pairing in flight on real files, Session, OLED screen on a real framebuf with its QR code,
+Tee'd with the serial screen, App) against the scripted server. A leak or a fragmenting
+allocation that one pairing hides shows after hundreds.
 
 Usage: micropython -X heapsize=N soak_app.py BASE_URL DIR CYCLES
 Prints ``FREE <cycle> <gc.mem_free()>`` after the first and the last cycle (collected), then
@@ -15,13 +15,20 @@ import sys
 
 import framebuf
 
-from devicepair.app import App, Tee
+from devicepair.app import App
 from devicepair.config import Config
 from devicepair.http import Transport
 from devicepair.providers import resolve
-from devicepair.screen import OledScreen, SerialScreen
 from devicepair.session import Session
-from devicepair.tokens import PairingStore, TokenStore
+from devicepair.tokens import TokenStore
+
+try:  # main since 74ac782: the screens in their own modules, Tee in screen
+    from devicepair.screen import Tee
+    from devicepair.screen_oled import OledScreen
+    from devicepair.screen_serial import SerialScreen
+except ImportError:
+    from devicepair.app import Tee
+    from devicepair.screen import OledScreen, SerialScreen
 
 
 class Clock:
@@ -97,8 +104,13 @@ def main(base, d, cycles):
                  SerialScreen(write=lambda s: shown.append(s) if len(shown) < 4 else None))
     session = Session(TokenStore(cfg.token_file, clock=clock),
                       Transport(allow_insecure_http=True), resolve(cfg), clock)
-    app = App(screen, clock, session, button=Button(),
-              pairing_store=PairingStore(d + "/pairing.json"))
+    try:  # main since c2135ee: pairing_file on the store's filesystem
+        from devicepair.tokens import PairingStore
+
+        kw = {"pairing_store": PairingStore(d + "/pairing.json")}
+    except ImportError:
+        kw = {"pairing_file": d + "/pairing.json"}
+    app = App(screen, clock, session, button=Button(), **kw)
     del cfg
     first = None
     for n in range(1, cycles + 1):
