@@ -304,7 +304,18 @@ def response(ch, kind):
 
 # -- the wire --------------------------------------------------------------------------------
 
-class _Sock:
+try:  # MicroPython: a user stream that select.poll can register (a transport that polls)
+    from io import IOBase as _Stream
+except ImportError:
+    _Stream = object
+
+_POLLIN, _POLLOUT, _POLL = 1, 4, 3  # select.POLLIN / POLLOUT, MP_STREAM_POLL
+
+
+class _Sock(_Stream):
+    """Blocking (sendall/recv_into) or non-blocking (write/readinto, polled) alike: the
+    whole response is always there, so every poll says ready."""
+
     def __init__(self, net, data):
         self.net, self.data, self.pos, self.sent = net, data, 0, bytearray()
         net.sent.append(self.sent)
@@ -312,11 +323,24 @@ class _Sock:
     def settimeout(self, t):
         pass
 
+    def setblocking(self, flag):
+        pass
+
     def connect(self, addr):
         pass
 
+    def ioctl(self, req, arg):
+        return arg & (_POLLIN | _POLLOUT) if req == _POLL else 0
+
     def sendall(self, b):
         self.sent.extend(b)
+
+    def write(self, b):
+        self.sent.extend(b)
+        return len(b)
+
+    def recv_into(self, mv, n=0):
+        return self.readinto(mv)
 
     def readinto(self, mv):
         if self.net.reset_at is not None and self.pos >= self.net.reset_at:
