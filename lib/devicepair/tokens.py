@@ -64,24 +64,14 @@ def _expires_in(v):
     return None
 
 
-def _b64token(v):
-    """RFC 6750 b64token (as device_flow checks a token response): letters, digits,
-    ``-._~+/``, then optional ``=`` padding."""
-    n = len(v)
-    while n and v[n - 1] == "=":
-        n -= 1
-    for ch in v[:n]:
-        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or ch in "-._~+/"):
-            return False
-    return n > 0
-
-
 def _check(d):
     """None when ``d`` is a stored token set with the right types, else what is wrong."""
     if not isinstance(d, dict):
         return "not a JSON object"
     if not isinstance(d.get("access_token"), str) or not d["access_token"]:
         return "no access token"
+    from .device_flow import _b64token  # loaded anyway by the session: no extra heap
+
     if not _b64token(d["access_token"]):  # it goes into a header: CR/LF would inject one
         return "access token is not a bearer token"
     for k in ("refresh_token", "token_type", "scope", "name"):
