@@ -610,7 +610,7 @@ def test_fault_token_file_with_a_header_in_the_access_token():
         a = _app(base, fs, logs=logs)
         _run(a, lambda a: a.state in (A.IDLE, A.PAIRED))
         assert a.state == A.IDLE and a.screen.last == ("idle",), (tok, a.screen.last)
-        assert [x for x in logs if "not a bearer token" in x], logs
+        assert [x for x in logs if "stored access token refused" in x], logs
     assert request_count(base) == 0  # nothing was sent with it
 
 
