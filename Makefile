@@ -14,7 +14,7 @@ SIM_ARGS ?=
 LOGIN_ARGS ?=
 TASK ?=
 
-.PHONY: setup test test-cpython test-micropython bench soak deploy flash provision package sim demo login \
+.PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo login \
 	lint clean
 
 setup: $(VENV)/.installed
@@ -40,6 +40,7 @@ bench: setup
 
 # 1,000 pair/refresh/unpair cycles in one MicroPython process (make test runs 150).
 SOAK_CYCLES ?= 1000
+.PHONY: soak
 soak: setup
 	SOAK_CYCLES=$(SOAK_CYCLES) MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) -m pytest \
 		host_tests/test_soak.py -q -s $(PYTEST_ARGS)
