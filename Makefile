@@ -44,6 +44,13 @@ test-micropython: setup
 bench: setup
 	$(PY) tools/bench/run.py
 
+# 1,000 pair/refresh/unpair cycles in one MicroPython process (make test runs 150).
+SOAK_CYCLES ?= 1000
+.PHONY: soak
+soak: setup
+	SOAK_CYCLES=$(SOAK_CYCLES) MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) -m pytest \
+		host_tests/test_soak.py -q -s $(PYTEST_ARGS)
+
 # Board tools: see README "First pairing". Add DRY_RUN=1 to print the commands only.
 deploy: setup
 	$(PY) tools/deploy.py --port $(PORT) --board $(BOARD) $(if $(ARCH),--arch $(ARCH)) \

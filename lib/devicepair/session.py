@@ -39,7 +39,11 @@ class Session:
     def load(self):
         """Read the stored tokens; True when paired. An unreadable file is logged, not
         raised (the store never deletes it for a memory error)."""
-        self.tokens = self.store.load()
+        t = self.store.load()
+        if t is not None and not df._b64token(t["access_token"]):  # a tampered file: CR/LF
+            t = None  # in it would inject headers into every call (the store keeps the file)
+            self.log("token store: stored access token refused, pair again")
+        self.tokens = t
         if self.tokens is None and getattr(self.store, "last_error", None):
             self.log("token store: " + self.store.last_error)
         self.name = self.tokens.get("name") if self.tokens else None

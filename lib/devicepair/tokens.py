@@ -175,7 +175,7 @@ class TokenStore:
                 f.close()
             if len(data) > MAX_FILE:
                 return None, "file too large"
-            if not data:
+            if not data:  # a cut inside a write, or clear() where removing was refused
                 return None, "empty file"
             d = json.loads(data.decode())
         except OSError as e:
@@ -196,7 +196,8 @@ class TokenStore:
         """The stored token set (a dict), or None: unpaired, or unreadable (see last_error).
 
         A complete leftover ``.tmp`` is newer than the main file (a cut between writing it
-        and the rename) and is moved into place; a partial one is removed.
+        and the rename) and is moved into place; a partial one is removed; one that cannot
+        be read (I/O error) is kept, and nothing is loaded until it can.
         """
         self.last_error = None
         tokens, why = self._read(self.tmp)
@@ -206,6 +207,11 @@ class TokenStore:
             except OSError:
                 pass  # still readable from the temp file next time
             return tokens
+        if why is not None and why[:7] == "cannot ":
+            # an I/O error, not a partial file: it may hold the newer set (the main one's
+            # refresh token already rotated away). Keep both; nothing is used this boot.
+            self.last_error = "stored token unreadable (" + why + "), pair again"
+            return None
         if why is not None and why is not _NOMEM:  # a partial temp file: the main is good
             try:
                 self.fs.remove(self.tmp)
@@ -274,14 +280,17 @@ class TokenStore:
         return self.save(merge_refresh(old, new))
 
     def clear(self):
-        """Unpair: remove the temp file first, then the token file (missing is fine)."""
+        """Unpair: remove the temp file first, then the token file (missing is fine). Where
+        flash refuses the removal, the file is emptied instead (``load`` finds no tokens in an
+        empty file), so an unpaired board never comes back paired after a reboot; OSError
+        when both fail."""
         self._mem_token = self._mem_deadline = None
         for p in (self.tmp, self.path):
             try:
                 self.fs.remove(p)
             except OSError as e:
                 if not e.args or e.args[0] != _ENOENT:
-                    raise
+                    self.fs.open(p, "wb").close()  # OSError: the caller says so
 
     # -- expiry ----------------------------------------------------------------------------
 
