@@ -78,3 +78,4 @@ def test_fuzz_generated_responses_end_typed_and_inject_nothing():
         print("fuzz finding for http.py: %s x%d (%s), first input %r" % (k, v[0], v[1],
                                                                         v[2][:160]))
     assert n >= 10000, n
+    assert not fw.HTTP_FINDINGS, sorted(fw.HTTP_FINDINGS)  # the transport: typed, too

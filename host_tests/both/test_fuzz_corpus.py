@@ -37,3 +37,4 @@ def test_replayed_corpus_has_no_unhandled_exception():
         v = fw.HTTP_FINDINGS[k]
         print("corpus finding for http.py: %s x%d (%s)" % (k, v[0], v[1]))
     assert len(kinds) == len(fw.KINDS)  # every scenario was replayed
+    assert not fw.HTTP_FINDINGS, sorted(fw.HTTP_FINDINGS)
