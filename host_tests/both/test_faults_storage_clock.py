@@ -170,12 +170,13 @@ def test_fault_flash_full_on_the_first_save():
     fs.full = True
     a.button.press()
     _run(a, lambda a: a.state == A.PAIRED)
-    assert "flash full: retrying" in _statuses(a)
-    assert a.screen.last == ("paired", "Ada Lovelace")
+    # paired, and the flash problem stays on screen (not drawn over by "Paired as")
+    assert a.screen.calls[-2:] == [("paired", "Ada Lovelace"), ("status", "flash full: retrying")]
     assert _stored(fs) is None and fs.listdir() == []  # nothing half-written left behind
     assert a.session.save_pending
     fs.full = False
     _run(a, lambda a: not a.session.save_pending, max_ms=40000)  # retried within 30 s
+    assert a.screen.last == ("paired", "Ada Lovelace")
     assert _stored(fs)["refresh_token"] == "rt-" + "r" * 40
     assert _stored(fs)["name"] == "Ada Lovelace"
     assert a.screen.last == ("paired", "Ada Lovelace")

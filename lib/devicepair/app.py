@@ -79,6 +79,7 @@ class App:
         self._was_paired = False
         self._save_retry = None
         self._redraw = False
+        self._storage_msg = ""
         self._enter(BOOT)
 
     @property
@@ -142,6 +143,8 @@ class App:
 
     def _show_paired(self):
         self.screen.paired(self.session.name or "?")
+        if self.session.save_pending:  # the flash problem stays on screen until it is solved
+            self.screen.status(self._storage_msg)
 
     # -- the loop body ------------------------------------------------------------------------
     def step(self):
@@ -213,7 +216,8 @@ class App:
         """Flash refused the tokens: they are kept in RAM and used from there; say so, and
         try the write again every 30 s."""
         self.log("token store: " + e.message + " - tokens kept in RAM, retrying")
-        self.screen.status(e.message + ": retrying")
+        self._storage_msg = e.message + ": retrying"
+        self.screen.status(self._storage_msg)
         self._save_retry = self.clock.ticks_add(self.clock.ticks_ms(), SAVE_RETRY_MS)
 
     def _s_boot(self, ev):
