@@ -345,8 +345,9 @@ def test_fault_rename_refused():
     fs.rename_error = True
     a = _app(base, fs)
     _pair(a)
-    assert "flash write failed (5): retrying" in _statuses(a)
-    assert a.screen.last == ("paired", "Ada Lovelace") and a.session.save_pending
+    assert a.screen.calls[-2:] == [("paired", "Ada Lovelace"),
+                                   ("status", "flash write failed (5): retrying")]
+    assert a.session.save_pending
     # the complete temp file is on flash: a reboot (rename still refused) reads it
     assert "tokens.json.tmp" in fs.listdir()
     n = request_count(base)
