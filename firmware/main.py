@@ -32,13 +32,17 @@ def read_ca(path):
     """The CA certificate(s) in DER, at most 16 KB (a whole chain of roots fits)."""
     if not path:
         return None
-    with open(path, "rb") as f:
-        data = f.read(_MAX_CA + 1)
-    if len(data) > _MAX_CA:
-        from devicepair.errors import ConfigError
+    import os
+    from devicepair.errors import ConfigError
 
+    try:
+        size = os.stat(path)[6]
+    except OSError:
+        raise ConfigError("ca_file", "%s is missing: copy it to the board" % path)
+    if size > _MAX_CA:  # checked first: read(n) allocates all n bytes at once on a board
         raise ConfigError("ca_file", "is larger than %d bytes" % _MAX_CA)
-    return data
+    with open(path, "rb") as f:
+        return f.read(size)
 
 
 class _Defaults:

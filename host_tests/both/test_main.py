@@ -88,3 +88,24 @@ def test_the_serial_log_cannot_be_forged_or_flooded():
     assert lines[0] == "[devicepair] code ABCD??[devicepair] Paired as admin?[2J???" + \
         "x" * 154
     assert lines[1] == "[devicepair] Zoë paired" and len(lines) == 2
+
+
+def test_the_ca_file_is_read_at_its_size_and_refused_when_huge():
+    with open("test_main_ca.der", "wb") as f:
+        f.write(b"\x30" * 1200)
+    try:
+        assert main.read_ca("test_main_ca.der") == b"\x30" * 1200
+        with open("test_main_ca.der", "wb") as f:
+            f.write(b"\x30" * 20000)
+        try:
+            main.read_ca("test_main_ca.der")
+            assert False
+        except Exception as e:  # noqa: BLE001
+            assert getattr(e, "field", None) == "ca_file" and "16384" in e.message
+    finally:
+        os.remove("test_main_ca.der")
+    try:
+        main.read_ca("no_such_ca.der")
+        assert False
+    except Exception as e:  # noqa: BLE001
+        assert getattr(e, "field", None) == "ca_file" and "missing" in e.message
