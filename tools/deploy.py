@@ -74,24 +74,14 @@ def shown(path):
     return path if rel.startswith("..") else rel
 
 
-def _py_files(top):
-    out = []
-    for dirpath, dirnames, files in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
-        for fn in sorted(files):
-            if fn.endswith(".py"):
-                out.append(os.path.relpath(os.path.join(dirpath, fn), top).replace(os.sep, "/"))
-    return out
-
-
 def make_plan(lib_dir, fw_dir, build_dir, board_file=None, config=None, ca=None, tasks=()):
     plan = Plan()
     late = []
-    for rel in _py_files(lib_dir) if os.path.isdir(lib_dir) else []:
+    for rel in build.py_files(lib_dir) if os.path.isdir(lib_dir) else []:
         staged = os.path.join(build_dir, "lib", rel[:-3] + ".mpy")
         plan.compile.append((os.path.join(lib_dir, rel), staged, rel))
         plan.copies.append((staged, "/lib/" + rel[:-3] + ".mpy"))
-    fw_files = _py_files(fw_dir) if os.path.isdir(fw_dir) else []
+    fw_files = build.py_files(fw_dir) if os.path.isdir(fw_dir) else []
     fw = [(os.path.join(fw_dir, rel), rel) for rel in fw_files if not rel.startswith("examples/")]
     fw += [(t, os.path.basename(t)) for t in tasks]  # your task module(s): /<name>.mpy
     for src, rel in fw:
