@@ -68,15 +68,11 @@ def _checked(fn, *args):
     # configcheck.py is loaded for the check and dropped again: its code is boot-time only
     import sys
 
-    name = "devicepair.configcheck"
-    keep = name in sys.modules
-    from devicepair import configcheck
+    keep = "devicepair.configcheck" in sys.modules
+    from devicepair import configcheck, forget
 
     try:
         return getattr(configcheck, fn)(*args)
     finally:
         if not keep:
-            sys.modules.pop(name, None)
-            pkg = sys.modules.get("devicepair")
-            if hasattr(pkg, "configcheck"):
-                delattr(pkg, "configcheck")
+            forget("configcheck")

@@ -274,18 +274,13 @@ def _tls(fn, *args):
     """``devicepair.tls.<fn>(*args)``, loaded for this call only: its code is needed once per
     transport (the context) and on a failed handshake, and a board's heap is better used for
     the TLS buffers. Short of memory even for that, the MemoryError becomes OutOfMemory."""
-    import sys
-
-    from . import tls
+    from . import forget, tls
 
     try:
         return getattr(tls, fn)(*args)
     finally:
         del tls
-        sys.modules.pop(__name__[:-4] + "tls", None)
-        pkg = sys.modules.get(__name__[:-5])
-        if hasattr(pkg, "tls"):
-            delattr(pkg, "tls")
+        forget("tls")
 
 
 def _check_header(name, value):

@@ -33,9 +33,7 @@ def _modules(drop):
     out = []
     for n in ("pairing_view", "qr") if drop is None else drop:
         if drop is not None:
-            sys.modules.pop(pkg.__name__ + "." + n, None)
-            if hasattr(pkg, n):
-                delattr(pkg, n)
+            pkg.forget(n)
         elif not hasattr(pkg, n):
             out.append(n)
     return out
