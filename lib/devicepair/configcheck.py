@@ -87,7 +87,7 @@ def from_dict(cls, d):
     if "wifi" not in d:
         raise ConfigError("wifi", "is missing")
     c.wifi = _wifi(d["wifi"])
-    h = c.hostname = _str(d, "hostname", c.hostname)
+    h = c.hostname = _str(d, "hostname", c.hostname) or ""  # never "": _str refuses empty
     if len(h) > 32 or h[0] == "-" or h[-1] == "-" or h.strip(_HOST_OK):
         raise ConfigError("hostname", "must be 1-32 letters, digits or '-' (not at the ends)")
     country = _str(d, "country")
