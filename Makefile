@@ -75,15 +75,25 @@ sim: setup
 demo: setup
 	MICROPYTHON=$(abspath $(MICROPYTHON)) $(PY) tools/sim.py demo $(SIM_ARGS)
 
-LOGIN_ARGS ?=
-TASK ?=
-PROXY_ISSUER ?=
-PROXY_CLIENT_ID ?=
-PROXY_ARGS ?=
-BENCH_PROXY_ARGS ?=
+# Pair from this machine with the board's own code: checks client id, scopes, provider.
+login: setup
+	$(PY) tools/login.py --config $(CONFIG) $(LOGIN_ARGS)
 
-.PHONY: setup test test-cpython test-micropython bench deploy flash provision package sim demo login \
-	proxy bench-proxy lint clean
+# The device-flow proxy (README "Device-flow proxy", tools/deviceproxy/README.md) in front of
+# an authorization-code server: make proxy PROXY_ISSUER=https://login.example.com
+# PROXY_CLIENT_ID=fleet PROXY_ARGS="--public-url https://pair.example.com --store redis://..."
+# (the upstream client secret, if any, in $$DEVICEPROXY_CLIENT_SECRET or --client-secret-file).
+proxy: setup
+	@test -n "$(PROXY_ISSUER)$(PROXY_ARGS)" -a -n "$(PROXY_CLIENT_ID)$(PROXY_ARGS)" || { \
+		echo "usage: make proxy PROXY_ISSUER=https://issuer PROXY_CLIENT_ID=id [PROXY_ARGS=...]"; \
+		echo "       (every option: $(PY) -m tools.deviceproxy --help)"; exit 2; }
+	$(PY) -m tools.deviceproxy $(if $(PROXY_ISSUER),--issuer $(PROXY_ISSUER)) \
+		$(if $(PROXY_CLIENT_ID),--client-id $(PROXY_CLIENT_ID)) $(PROXY_ARGS)
+
+# Load figures for the proxy (not part of make test): 1,000 devices pairing at once, Redis
+# (two instances) and SQLite (one), e.g. BENCH_PROXY_ARGS="--devices 200 --interval 1".
+bench-proxy: setup
+	$(PY) tools/deviceproxy/loadbench.py $(BENCH_PROXY_ARGS)
 
 package: setup
 	$(PY) tools/check_packaging.py --write

@@ -873,3 +873,17 @@ def test_manifest_declares_package_and_driver():
     assert ("require", ("ssd1306",), {}) in calls
     meta = [k for n, _, k in calls if n == "metadata"][0]
     assert meta["version"] == VERSION and meta["description"]
+
+
+def test_every_make_target_the_readme_names_exists():
+    import re
+
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    makefile = open(os.path.join(ROOT, "Makefile")).read()
+    # `make X` in the text, and "make X" opening a line of a shell block
+    named = set(re.findall(r"`make ([a-z][a-z-]*)", readme)) | set(
+        re.findall(r"^make ([a-z][a-z-]*)", readme, re.M))
+    rules = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
+    assert {"setup", "test", "sim", "demo", "bench", "login", "proxy", "bench-proxy",
+            "soak", "lint", "deploy"} <= named
+    assert named <= rules, sorted(named - rules)
