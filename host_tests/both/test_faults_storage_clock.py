@@ -103,18 +103,7 @@ def _app(base, fs, clock=None, unix=T0, timesync=None, logs=None):
     s = Session(TokenStore("tokens.json", fs, clock), transport(),
                 client(base, whoami_url=base + "/me"), clock, log=log)
     return A.App(RecordingScreen(), clock, s, button=ScriptedButton(), timesync=timesync,
-                 ntp_host="127.0.0.1", **_pairing_kw(fs),
-                 log=log)
-
-
-def _pairing_kw(fs):
-    """Where the app keeps the code in flight: a PairingStore on ``fs`` (this branch's API) or
-    ``pairing_file`` on the session's store's fs (main's inflight.py since c2135ee)."""
-    try:
-        from devicepair.tokens import PairingStore
-    except ImportError:
-        return {"pairing_file": "pairing.json"}
-    return {"pairing_store": PairingStore("pairing.json", fs)}
+                 ntp_host="127.0.0.1", pairing_file="pairing.json", log=log)
 
 
 def _code_on_flash(fs):
@@ -245,8 +234,7 @@ def test_fault_flash_full_on_the_pairing_file():
     a.button.press()
     _run(a, lambda a: a.state == A.POLLING)
     assert fs.listdir() == []  # the code is not on flash: a reset would not resume it
-    # logged (this branch: "could not keep the code"; main's inflight: "file save failed")
-    assert [x for x in logs if "could not keep the code" in x or "file save failed" in x], logs
+    assert "pairing: in-flight file save failed (OSError)" in logs, logs
     fs.writes_ok = None
     _run(a, lambda a: a.state == A.PAIRED)  # the pairing itself goes on
     assert _stored(fs)["name"] == "Ada Lovelace"

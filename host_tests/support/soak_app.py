@@ -22,13 +22,9 @@ from devicepair.providers import resolve
 from devicepair.session import Session
 from devicepair.tokens import TokenStore
 
-try:  # main since 74ac782: the screens in their own modules, Tee in screen
-    from devicepair.screen import Tee
-    from devicepair.screen_oled import OledScreen
-    from devicepair.screen_serial import SerialScreen
-except ImportError:
-    from devicepair.app import Tee
-    from devicepair.screen import OledScreen, SerialScreen
+from devicepair.screen import Tee
+from devicepair.screen_oled import OledScreen
+from devicepair.screen_serial import SerialScreen
 
 
 class Clock:
@@ -104,13 +100,7 @@ def main(base, d, cycles):
                  SerialScreen(write=lambda s: shown.append(s) if len(shown) < 4 else None))
     session = Session(TokenStore(cfg.token_file, clock=clock),
                       Transport(allow_insecure_http=True), resolve(cfg), clock)
-    try:  # main since c2135ee: pairing_file on the store's filesystem
-        from devicepair.tokens import PairingStore
-
-        kw = {"pairing_store": PairingStore(d + "/pairing.json")}
-    except ImportError:
-        kw = {"pairing_file": d + "/pairing.json"}
-    app = App(screen, clock, session, button=Button(), **kw)
+    app = App(screen, clock, session, button=Button(), pairing_file=d + "/pairing.json")
     del cfg
     first = None
     for n in range(1, cycles + 1):
