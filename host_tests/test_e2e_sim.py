@@ -226,9 +226,11 @@ def drive(b, url, step, timeout):
         try:
             done = step()
         except webdriver.WebDriverError as e:
-            # the page navigated between finding an element and using it: read it again
+            # the page navigated between finding an element and using it (an element of the
+            # next page may not take input yet): read it again; one that never does ends below
             if not any(m in str(e) for m in ("stale element", "no such element",
-                                              "does not belong to the document")):
+                                              "does not belong to the document",
+                                              "invalid element state", "not interactable")):
                 raise
             continue
         if done:
@@ -243,8 +245,11 @@ def oidc_provider_approve(b, url, code, timeout=30):
         title = b.text(h1) if h1 else ""
         if "Success" in title:
             return title
-        if b.find("input[name=user_code][type=text]"):
-            b.type(b.find("input[name=user_code]"), code)
+        # each element is used as found: between two finds the page may have moved on (the
+        # confirm page carries the code again in a hidden input, which cannot be typed into)
+        entry = b.find("input[name=user_code][type=text]")
+        if entry:
+            b.type(entry, code)
             b.click(b.find("button[type=submit]"))
         elif b.find("input[name=login]"):
             b.type(b.find("input[name=login]"), "interop")
