@@ -65,6 +65,32 @@ def make_screen(parts, clock):
     return screen
 
 
+def _settle(cfg, task):
+    """What the app keeps of the config: (client, CA, task, the few settings it reads)."""
+    from devicepair.errors import ConfigError
+    from devicepair.providers import resolve
+
+    client = resolve(cfg)
+    cadata = read_ca(cfg.ca_file)
+    if task is None and cfg.task:
+        from devicepair.task import load
+
+        try:
+            task = load(cfg.task)
+        except ImportError as e:
+            raise ConfigError("task", 'module "%s" could not be imported (%s)' % (cfg.task, e))
+    setup = getattr(task, "setup", None) if task is not None else None
+    if setup is not None:  # the task's own settings, config.json "task_args"
+        try:
+            setup(cfg.task_args)
+        except (KeyError, ValueError, TypeError) as e:
+            raise ConfigError("task_args", "refused by the task (%s: %s)"
+                              % (type(e).__name__, e))
+    return client, cadata, task, (cfg.wifi, cfg.hostname, cfg.country,
+                                  cfg.allow_insecure_http, cfg.token_file, cfg.ntp_host,
+                                  cfg.pairing_file)
+
+
 def make_app(clock, board=None, config_path="config.json", task=None):
     """Everything the app needs, built from config.json and the board module. ``task``: your
     own code to run beside the app (see lib/devicepair/task.py); default: config's "task"."""
@@ -80,58 +106,47 @@ def make_app(clock, board=None, config_path="config.json", task=None):
         _crash[0] = make_screen(board.build(_Defaults()), clock)
         raise
     parts = board.build(cfg)
-    if parts.note:
-        log(parts.note)
-    screen = _crash[0] = make_screen(parts, clock)
-    from devicepair.app import App
-    from devicepair.http import Transport
-    from devicepair.providers import resolve
-    from devicepair.session import Session
-    from devicepair.tokens import TokenStore
-    from devicepair import timesync
-
-    client = resolve(cfg)
-    wifi = button = None
-    if parts.wlan is not None:
-        from devicepair.wifi import WiFi
-
-        wifi = WiFi(parts.wlan, cfg.wifi, clock, parts.net, screen.status, cfg.hostname,
-                    cfg.country)
-    if parts.button_pin is not None:
-        from devicepair.button import Button
-
-        button = Button(parts.button_pin, clock, use_irq=parts.button_irq)
-    transport = Transport(cadata=read_ca(cfg.ca_file),
-                          allow_insecure_http=cfg.allow_insecure_http)
-    session = Session(TokenStore(cfg.token_file, clock=clock), transport, client, clock, log)
-    if task is None and cfg.task:
-        from devicepair.task import load
-
-        try:
-            task = load(cfg.task)
-        except ImportError as e:
-            raise ConfigError("task", 'module "%s" could not be imported (%s)' % (cfg.task, e))
-    runner = None
-    if task is not None:
-        from devicepair.task import TaskRunner
-
-        setup = getattr(task, "setup", None)
-        if setup is not None:  # the task's own settings, config.json "task_args"
-            try:
-                setup(cfg.task_args)
-            except (KeyError, ValueError, TypeError) as e:
-                raise ConfigError("task_args", "refused by the task (%s: %s)"
-                                  % (type(e).__name__, e))
-        runner = TaskRunner(task, session, screen, clock, log)
-    app = App(screen, clock, session, button=button, wifi=wifi, led=parts.led, rtc=parts.rtc,
-              timesync=timesync.sync, ntp_host=cfg.ntp_host,
-              pairing_file=cfg.pairing_file, task=runner,
-              version=__version__, log=log)
+    try:  # the boot-only part first, so what stays loaded is packed in one piece of heap
+        client, cadata, task, keep = _settle(cfg, task)
+    except Exception:
+        _crash[0] = make_screen(parts, clock)  # shown on the OLED too
+        raise
     del cfg
     import devicepair
 
     for n in ("config", "providers", "parts"):  # boot-only: ~10 KB of bytecode on a board
         devicepair.forget(n)
+    gc.collect()
+    ssids, hostname, country, insecure, token_file, ntp_host, pairing_file = keep
+    if parts.note:
+        log(parts.note)
+    screen = _crash[0] = make_screen(parts, clock)
+    from devicepair.app import App
+    from devicepair.http import Transport
+    from devicepair.session import Session
+    from devicepair.tokens import TokenStore
+    from devicepair import timesync
+
+    wifi = button = None
+    if parts.wlan is not None:
+        from devicepair.wifi import WiFi
+
+        wifi = WiFi(parts.wlan, ssids, clock, parts.net, screen.status, hostname, country)
+    if parts.button_pin is not None:
+        from devicepair.button import Button
+
+        button = Button(parts.button_pin, clock, use_irq=parts.button_irq)
+    transport = Transport(cadata=cadata, allow_insecure_http=insecure)
+    session = Session(TokenStore(token_file, clock=clock), transport, client, clock, log)
+    runner = None
+    if task is not None:
+        from devicepair.task import TaskRunner
+
+        runner = TaskRunner(task, session, screen, clock, log)
+    app = App(screen, clock, session, button=button, wifi=wifi, led=parts.led, rtc=parts.rtc,
+              timesync=timesync.sync, ntp_host=ntp_host, pairing_file=pairing_file,
+              task=runner,
+              version=__version__, log=log)
     gc.collect()
     return app
 
