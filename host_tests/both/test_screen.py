@@ -462,6 +462,33 @@ def test_the_test_recorder_is_as_strict_as_a_screen():
     raise AssertionError("the recorder accepted a misspelt screen method")
 
 
+def test_qr_encoder_is_loaded_for_one_encode_only():
+    # While the code is on screen the board keeps the symbol and qrdraw, not the encoder: its
+    # heap is free again when the token response arrives. Both screens (OLED, serial) drop it.
+    import sys
+
+    import devicepair
+
+    saved = sys.modules.pop("devicepair.qr")  # as on a board: nothing else imported it
+    delattr(devicepair, "qr")
+    try:
+        o, scr = _oled(page_ticks=2)
+        scr.pairing("BCDF-GHJK", GH, GH_C, 900)
+        assert "devicepair.qr" not in sys.modules and "devicepair.qrdraw" in sys.modules
+        for _ in range(2):
+            scr.tick()
+        assert scr.view.page == 1 and _qr_region(o, scr)  # the QR page, drawn without it
+        _holds(_qr(scr), GH_C)
+        assert "devicepair.qr" not in sys.modules
+        out = []
+        ser = SerialScreen(out.append)
+        ser.pairing("BCDF-GHJK", GH, GH_C, 900)
+        assert "devicepair.qr" not in sys.modules and len(out) > 20  # the text QR printed
+    finally:
+        sys.modules["devicepair.qr"] = saved
+        devicepair.qr = saved
+
+
 def test_pairing_view_is_loaded_for_pairing_and_unloaded_after():
     import sys
 

@@ -15,6 +15,13 @@ def run_async(app, max_steps=None):
     return run(app, max_steps)
 
 
+def loaded(name):
+    """Whether ``devicepair.<name>`` is imported (whoever imported it then keeps it)."""
+    import sys
+
+    return __name__ + "." + name in sys.modules
+
+
 def forget(name):
     """Drop ``devicepair.<name>`` after its one job (boot-only config checking and preset
     resolution, the in-flight pairing file), so its bytecode's heap returns; the next import

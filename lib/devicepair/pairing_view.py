@@ -65,23 +65,31 @@ class PairingView:
         self.qr = None
         self.qr_data = data
         gc.collect()
+        from . import forget, loaded
+
+        keep = loaded("qr")
         from . import qr
 
         box = min(self.s.height, 64)
         best, scale = None, 0
-        for ecc in ("M", "L"):  # L only when a smaller version gets a larger scale
-            maxv = min(10, (box // (scale + 1) - 19) // 4)
-            if maxv < 1:
-                break
-            try:
-                q = qr.encode(data, ecc, 1, maxv)
-            except (ValueError, MemoryError):
-                continue
-            s = qr.fit_scale(q, box, box, 1)
-            if s > scale:
-                best, scale = q, s
-            q = None
-            gc.collect()
+        try:
+            for ecc in ("M", "L"):  # L only when a smaller version gets a larger scale
+                maxv = min(10, (box // (scale + 1) - 19) // 4)
+                if maxv < 1:
+                    break
+                try:
+                    q = qr.encode(data, ecc, 1, maxv)
+                except (ValueError, MemoryError):
+                    continue
+                s = qr.fit_scale(q, box, box, 1)
+                if s > scale:
+                    best, scale = q, s
+                q = None
+                gc.collect()
+        finally:  # the encoder's job is done: only qrdraw stays, for the symbol on screen
+            del qr
+            if not keep:
+                forget("qr")
         if best:
             self.qr = best
             self.qr_fit = (scale, min(4, (box // scale - best.size) // 2))
@@ -102,11 +110,11 @@ class PairingView:
         else:
             cx = 0
             if self.qr:
-                from . import qr
+                from .qrdraw import draw
 
                 s, quiet = self.qr_fit
                 side = (self.qr.size + 2 * quiet) * s
-                qr.draw(self.qr, d, 0, (H - side) // 2, s, quiet, 0, 1)
+                draw(self.qr, d, 0, (H - side) // 2, s, quiet, 0, 1)
                 cx = side + 2
             cw = W - cx
             end = self._code_box(cx, 0, cw, 35 if tall else 16)

@@ -12,6 +12,8 @@
 # compiling this source needs ~45 KB of heap (64-bit unix port) on its own.
 # Docstrings are kept short on purpose: under MicroPython they cost heap while compiling.
 
+from .qrdraw import QRCode, draw  # noqa: F401 - the symbol and its drawing live there
+
 MAX_VERSION = 10
 # Per version 1..10: total codewords of the symbol.
 _TOTAL = (26, 44, 70, 100, 134, 172, 196, 242, 292, 346)
@@ -43,22 +45,6 @@ _MASKS = (
     b"\x7c\x91\x70\x8d\x60\x81\xe7\x82\xcb\x76\x13\x5a\x64\x89\x80\x95\x58\x51"
 )
 del _v, _i  # pyright: ignore[reportPossiblyUnboundVariable] - range(255) always runs
-
-
-class QRCode:
-    """An encoded symbol: ``size`` modules per side, ``get(x, y)`` is True for dark."""
-
-    def __init__(self, matrix, size, version, ecc, mask):
-        self._m = matrix
-        self.size = size
-        self.version = version
-        self.ecc = ecc
-        self.mask = mask
-
-    def get(self, x, y):
-        """Dark module at column x, row y; outside the symbol (quiet zone) is light."""
-        n = self.size
-        return 0 <= x < n and 0 <= y < n and bool(self._m[y * n + x] & 1)
 
 
 def capacity(version, ecc="M"):
@@ -286,24 +272,6 @@ def encode(data, ecc="M", min_version=1, max_version=MAX_VERSION, mask=None):
 def fit_scale(qr, width, height, quiet=2):
     """Largest integer scale showing qr plus its quiet zone in width x height; 0 if none."""
     return min(width, height) // (qr.size + 2 * quiet)
-
-
-def draw(qr, fb, x, y, scale=1, quiet=4, dark=1, light=0):
-    """Paint qr and its light quiet zone onto a framebuf-like fb; returns the width in px."""
-    n = qr.size
-    w = (n + 2 * quiet) * scale
-    fb.fill_rect(x, y, w, w, light)
-    x += quiet * scale
-    y += quiet * scale
-    for my in range(n):
-        run = 0
-        for mx in range(n + 1):  # get(n, my) is light: it ends the last run of the row
-            if qr.get(mx, my):
-                run += 1
-            elif run:
-                fb.fill_rect(x + (mx - run) * scale, y + my * scale, run * scale, scale, dark)
-                run = 0
-    return w
 
 
 def to_text(qr, quiet=2, invert=False):

@@ -6,9 +6,10 @@ one show(); countdown(), polling_note(), tick() and repeated hold_progress() cal
 only their own area. Plain screens are a title (2x when it fits) over a wrapped body; text
 that needs more lines than there are scrolls sideways on the last one (``tick``) - never
 silently cut. The pairing screen is pairing_view's, loaded and built when pairing starts and
-dropped (with its QR code) when any other screen is shown; pairing_view and qr are then
+dropped (with its QR code) when any other screen is shown; pairing_view and qrdraw are then
 unloaded too (unless something had imported them before), so a paired board, where the
-user's own code runs, gets their heap back (about 6 KB on a 32-bit board).
+user's own code runs, gets their heap back. The QR encoder (qr) is loaded for one encode
+only, while the code is shown.
 
 Injected: ``framebuf`` (the module whose FrameBuffer renders 2x glyphs; default the board's
 own) and ``clock`` (ticks_ms/ticks_diff/ticks_add; default the system clock). tick() may be
@@ -25,13 +26,13 @@ _HOLD = 2
 
 
 def _modules(drop):
-    # The pairing view's modules (devicepair.pairing_view, .qr) not loaded yet; or, given a
+    # The pairing view's modules (devicepair.pairing_view, .qrdraw) not loaded yet; or, given a
     # list of them, forget those so their code's heap returns (as providers does with presets)
     import sys
 
     pkg = sys.modules[__name__[:-12]]  # "devicepair", less ".screen_oled"
     out = []
-    for n in ("pairing_view", "qr") if drop is None else drop:
+    for n in ("pairing_view", "qrdraw") if drop is None else drop:
         if drop is not None:
             pkg.forget(n)
         elif not hasattr(pkg, n):

@@ -45,6 +45,9 @@ class SerialScreen(MessageScreen):
         if verification_uri_complete:
             data = clean(verification_uri_complete, 400)
             self._out("or open " + data)
+        from . import forget, loaded
+
+        keep = loaded("qr")
         try:
             from . import qr
 
@@ -52,9 +55,11 @@ class SerialScreen(MessageScreen):
             gc.collect()
             for line in qr.to_text(q, 2, self._invert).split("\n"):
                 self._out(line)
-            q = None
+            q = qr = None
         except (ValueError, MemoryError):
             pass
+        if not keep:  # printed once: the encoder's heap goes back
+            forget("qr")
         gc.collect()
         self._note = self._last = None
         self.countdown(seconds_left)
