@@ -258,3 +258,35 @@ def test_quirks_aliases_errors_and_complete_uri():
     assert f.verification_uri_complete == "https://g.co/device?code=BCDF-GHJK"
     _run(f)
     assert f.state == df.DENIED
+
+
+def test_token_strings_are_what_the_json_says_however_it_is_written():
+    # The long token strings are lifted out of the body before json.loads parses the rest (one
+    # allocation each on a fragmented board heap): the tokens kept must be what JSON means.
+    J = "application/json"
+    cases = [  # (body, content type, access token, refresh token)
+        ('{"access_token": "at-\\/1", "token_type": "Bearer", "refresh_token" : "rt-1",'
+         ' "id_token": "h.c.s"}', J, "at-/1", "rt-1"),  # escapes: json.loads decodes them
+        ('{"scope": "access_token", "x": {"access_token": "nested"},\n "access_token"\n:\t'
+         '"at-2", "token_type": "Bearer"}', J, "at-2", None),  # a value and a nested key first
+        ('{"token_type": "Bearer", "refresh_token": "rt-3", "access_token": "at-3"}', J,
+         "at-3", "rt-3"),
+        ("access_token=at-4&token_type=bearer&refresh_token=rt-4",
+         "application/x-www-form-urlencoded", "at-4", "rt-4"),
+    ]
+    for body, ctype, at, rt in cases:
+        base = script({"/device": [device_response()],
+                       "/token": [{"body": body, "content_type": ctype}]})
+        f = _flow(base)
+        f.start()
+        _run(f)
+        assert f.state == df.DONE, (body, f.state)
+        assert f.tokens["access_token"] == at and f.tokens.get("refresh_token") == rt, body
+        assert "id_token" not in f.tokens
+    base = script({"/device": [device_response()],  # "\u0041" is json's, not a token's
+                   "/token": [{"body": '{"access_token": "at-\\u0041", "token_type": "Bearer"}',
+                               "content_type": J}]})
+    f = _flow(base)
+    f.start()
+    _run(f)
+    assert f.tokens["access_token"] == "at-A"

@@ -130,7 +130,7 @@ def parse_tokens(d, quirks=None):
     out = {"access_token": _text(d, "access_token")}
     if not _b64token(out["access_token"]):
         raise ResponseError("server sent a bad access_token")
-    for k in ("refresh_token", "id_token", "scope"):
+    for k in ("refresh_token", "scope"):  # no id_token: nothing on the board reads it
         v = _text(d, k, False)
         if v is not None:
             for ch in v:
@@ -145,14 +145,61 @@ def parse_tokens(d, quirks=None):
     return out
 
 
+def _lift(resp):
+    """Take the long token strings out of a JSON token response's body (a bytearray) in
+    place, each as one str -> {name: value}; the id_token is only emptied (never used here).
+    Why: json.loads grows each string in a buffer 16 bytes at a time and then copies it, so a
+    1.5 KB token needs two unbroken 1.5 KB blocks, which a fragmented board heap may not
+    have when the tokens arrive (issued once). A value with escapes is left to json.loads;
+    a key is only a quoted name followed by ``:`` (inside a JSON string its quotes would be
+    escaped)."""
+    c, out = resp.content, {}
+    if not isinstance(c, bytearray) or "form" in resp.content_type:
+        return out
+    for key in _LIFT:
+        i = 0
+        while True:
+            i = c.find(key, i)
+            if i < 0:
+                break
+            i += len(key)
+            j = _skip_ws(c, i)
+            if j >= len(c) or c[j] != 58:  # ":"
+                continue
+            j = _skip_ws(c, j + 1)
+            k = c.find(b'"', j + 1)
+            if j < len(c) and c[j] == 34 and k > 0 and c.find(b"\\", j + 1, k) < 0:
+                if key != b'"id_token"':
+                    try:
+                        out[key[1:-1].decode()] = str(memoryview(c)[j + 1:k], "utf-8")
+                    except UnicodeError:  # json.loads refuses it below
+                        break
+                c[j + 1:k] = b""
+            break
+    return out
+
+
+def _skip_ws(c, i):
+    while i < len(c) and c[i] in b" \t\r\n":
+        i += 1
+    return i
+
+
+_LIFT = (b'"access_token"', b'"refresh_token"', b'"id_token"')
+
+
 def _token_call(transport, url, fields, quirks):
     """POST to the token endpoint -> (status, parsed dict or None, retry_after)."""
     # The answer may be the tokens, issued once: free the garbage before reading it, so a
     # fragmented heap does not lose them (a few ms per poll on a board).
     gc.collect()
     resp = transport.post_form(url, fields, quirks.get("headers"))
+    lifted = _lift(resp)
     try:
         d = _apply_aliases(resp.data(), quirks)
+        for k in lifted:
+            if d.get(k) == "":  # the member was top-level: the lifted value is its own
+                d[k] = lifted[k]
     except ResponseError as e:
         if e.transient and not e.status:  # no memory for it now: polling retries it
             raise
