@@ -14,6 +14,7 @@ from devicepair.clock import SystemClock
 _PREFIX = "[devicepair] "
 _MAX_LOG = 200
 _MAX_CA = 16384
+_GC_EVERY = 4096  # bytes allocated between two collections (gc.threshold), see make_app
 _crash = [None]  # the screen a crash is shown on (set as soon as the board's display is up)
 
 
@@ -94,6 +95,12 @@ def _settle(cfg, task):
 def make_app(clock, board=None, config_path="config.json", task=None):
     """Everything the app needs, built from config.json and the board module. ``task``: your
     own code to run beside the app (see lib/devicepair/task.py); default: config's "task"."""
+    if hasattr(gc, "threshold"):  # MicroPython
+        # Collect after every 4 KB allocated, not only once the heap is full: garbage goes
+        # while it is small, so what stays (code, the code on screen, tokens) fills the holes
+        # it leaves instead of splitting the heap - a token response needs unbroken blocks.
+        # make bench: whole app, fresh pairing, 104 -> 92 KB on the Pico W stand-in.
+        gc.threshold(_GC_EVERY)
     from devicepair.config import load_config
     from devicepair.errors import ConfigError
 
