@@ -8,8 +8,8 @@ ca.der, a scripted server behind verified TLS, success read back from tokens.jso
 host. Skipped, with the reason, when the stand-in is absent or cannot run (it needs
 libc6-i386, which .ci/run installs).
 
-BUDGET_KB is what `make bench` measured on 2026-12-01 for this row (RSA-2048: 130 KB, ECDSA
-P-256: 121 KB; every size it tried up to 24 KB above passed) plus a margin of ~10% for code
+BUDGET_KB is what `make bench` measured on 2026-12-01 at 94e90d1 for this row (RSA-2048:
+120 KB, ECDSA P-256: 117 KB; every size it tried up to 24 KB above passed) plus a margin of ~10% for code
 growth and heap layout. It is today's budget, not the goal (96 KB, issue 10): lower it when
 the bench shows the code fits in less.
 """
@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT
 from tools import build
 
-BUDGET_KB = 144
+BUDGET_KB = 132
 
 _spec = importlib.util.spec_from_file_location(
     "devicepair_bench_run", os.path.join(ROOT, "tools", "bench", "run.py"))
