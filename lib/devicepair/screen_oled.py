@@ -35,7 +35,7 @@ def _modules(drop):
     for n in ("pairing_view", "qrdraw") if drop is None else drop:
         if drop is not None:
             pkg.forget(n)
-        elif not hasattr(pkg, n):
+        elif not pkg.loaded(n):
             out.append(n)
     return out
 
