@@ -290,3 +290,19 @@ def test_token_strings_are_what_the_json_says_however_it_is_written():
     f.start()
     _run(f)
     assert f.tokens["access_token"] == "at-A"
+
+
+def test_hostile_token_bodies_around_the_lifted_strings_end_in_a_retry_not_a_crash():
+    # Truncated, mistyped or non-UTF-8 token values: the lifting must not raise or guess. A
+    # malformed answer is retried until the code expires; one that parses with a bad token is
+    # refused (failed). No tokens are taken either way.
+    bodies = [b'{"access_token": "at-truncated', b'{"access_token": 5, "token_type": "Bearer"}',
+              b'{"access_token": "at-\xff\xfe", "token_type": "Bearer"}',
+              b'{"access_token": ', b'{"access_token"', b'"access_token": "at-1"}']
+    for body in bodies:
+        base = script({"/device": [device_response(expires_in=60)],
+                       "/token": [{"raw": "".join(["%02x" % b for b in body])}]})
+        f = _flow(base)
+        f.start()
+        _run(f)
+        assert f.state in (df.EXPIRED, df.FAILED) and f.tokens is None, body

@@ -10,7 +10,8 @@ exhausted list answers 599 so an over-polling client fails loudly. ``GET /_log/S
 what the client sent (method, path, headers, body; ``?first=N``, ``?last=N``,
 ``?count=1``) so tests can assert the wire format.
 
-Response fields: ``status`` (200), ``json`` | ``form`` (dict, urlencoded) | ``body`` (str),
+Response fields: ``status`` (200), ``json`` | ``form`` (dict, urlencoded) | ``body`` (str) |
+``raw`` (hex of the exact body bytes, invalid UTF-8 included),
 ``headers``, ``content_type``, ``chunked`` (send chunked), ``size`` (a body of N bytes),
 ``close`` (drop the connection without answering), ``delay_ms`` (wait before answering).
 """
@@ -122,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif "form" in r:
             out = urllib.parse.urlencode(r["form"]).encode()
             ctype = ctype or "application/x-www-form-urlencoded"
+        elif "raw" in r:
+            out = bytes.fromhex(r["raw"])
+            ctype = ctype or "application/json"
         elif "size" in r:
             out = b"x" * int(r["size"])
             ctype = ctype or "application/json"
