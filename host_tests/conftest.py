@@ -25,6 +25,14 @@ from tools.build import (OPT, TEST_OPT, compile_file, compile_tree,  # noqa: E40
 _MPY_DIR = None
 
 
+def bench_run():
+    """tools/bench/run.py as a module, imported once per pytest process: test_bench and
+    test_board_budget drive its own run_once and min_heap."""
+    import importlib
+
+    return importlib.import_module("tools.bench.run")
+
+
 def mp_path():
     """A MICROPYPATH of precompiled .mpy: lib, test support and the both-interpreter tests.
 

@@ -4,20 +4,13 @@ is a failure with its reason, never a figure (its scripts are -O3: no assert to 
 Runs the bench's own run_once (tools/bench/run.py) on the PyPI interpreter at a roomy heap.
 """
 
-import importlib.util
 import json
-import os
-import sys
 
 import pytest
 
-from conftest import ROOT, micropython_bin
+from conftest import bench_run, micropython_bin
 
-_spec = importlib.util.spec_from_file_location(
-    "devicepair_bench_run_t", os.path.join(ROOT, "tools", "bench", "run.py"))
-bench = importlib.util.module_from_spec(_spec)
-sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
-_spec.loader.exec_module(bench)
+bench = bench_run()
 
 
 @pytest.fixture(scope="module")

@@ -14,22 +14,15 @@ BUDGET_KB is what `make bench` measured on 2026-12-01 at 94e90d1 for this row (R
 lower it when the bench shows the code fits in less.
 """
 
-import importlib.util
-import os
-import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import bench_run
 from tools import build
 
 BUDGET_KB = 132
 
-_spec = importlib.util.spec_from_file_location(
-    "devicepair_bench_run", os.path.join(ROOT, "tools", "bench", "run.py"))
-bench = importlib.util.module_from_spec(_spec)
-sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
-_spec.loader.exec_module(bench)
+bench = bench_run()
 
 
 @pytest.fixture(scope="module")
